@@ -1,0 +1,21 @@
+"""pacsnb: a whole PACS inside a Jupyter notebook.
+
+Read and write DICOM files, and (in later layers) scan folders into pandas, open series as
+xarray volumes, talk to PACS nodes and serve an archive, all implemented from the DICOM
+standard.
+
+Examples
+--------
+>>> import pacsnb as pn
+>>> from pacsnb.samples import write_sample_file
+>>> ds = pn.read(write_sample_file("/tmp/pacsnb-doc-init.dcm"))
+>>> ds.Modality
+'CT'
+"""
+from pacsnb._version import __version__
+from pacsnb.dicom import DataElement, Dataset, Sequence, Tag, UID, generate_uid
+from pacsnb.errors import InvalidDicomError, PacsnbError
+from pacsnb.io import read, read_bytes, write
+
+__all__ = ["__version__", "read", "read_bytes", "write", "Dataset", "DataElement", "Sequence", "Tag", "UID",
+           "generate_uid", "PacsnbError", "InvalidDicomError"]

@@ -1,0 +1,112 @@
+"""``pacsnb dump`` (like dcmdump) and ``pacsnb info`` (one summary line per file)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from pacsnb.dicom.tag import as_tag
+from pacsnb.errors import PacsnbError
+from pacsnb.io import read
+
+
+def add_parsers(sub) -> None:
+    d = sub.add_parser("dump", help="print the elements of DICOM files (like dcmdump)",
+                       description="Print the elements of DICOM files, one per line, as dcmdump does.")
+    d.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    d.add_argument("-r", "--recursive", action="store_true", help="descend into folders")
+    d.add_argument("--no-pixels", action="store_true", help="stop before Pixel Data (faster)")
+    d.add_argument("--tags", "-k", "--search", dest="tags", action="append", default=[], metavar="TAG",
+                   help="show only this element (keyword or gggg,eeee); repeatable")
+    d.add_argument("--no-meta", action="store_true", help="do not print the File Meta Information")
+    d.set_defaults(func=run_dump)
+    i = sub.add_parser("info", help="one summary line per DICOM file",
+                       description="Summarise DICOM files: patient, study, series, SOP class, transfer syntax, size.")
+    i.add_argument("paths", nargs="*", metavar="FILE|DIR")
+    i.add_argument("-r", "--recursive", action="store_true", help="descend into folders")
+    i.set_defaults(func=run_info)
+
+
+def iter_files(paths: list[str], recursive: bool) -> Iterator[str]:
+    """Files named, and files in named folders (their subfolders too if ``recursive``)."""
+    for p in paths:
+        if os.path.isdir(p):
+            if recursive:
+                for root, dirs, files in os.walk(p):
+                    dirs.sort()
+                    for f in sorted(files):
+                        yield os.path.join(root, f)
+            else:
+                for f in sorted(os.listdir(p)):
+                    full = os.path.join(p, f)
+                    if os.path.isfile(full):
+                        yield full
+        else:
+            yield p
+
+
+def run_dump(args: argparse.Namespace) -> int:
+    tags = [as_tag(t) for t in args.tags] if args.tags else None
+    status = 0
+    files = list(iter_files(args.paths, args.recursive))
+    for path in files:
+        try:
+            ds = read(path, stop_before_pixels=args.no_pixels)
+        except (PacsnbError, OSError) as exc:
+            print(f"E: {path}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        if len(files) > 1:
+            print(f"\n# {path}")
+        if tags:
+            for t in tags:
+                if t in ds:
+                    print(repr(ds[t]))
+            continue
+        print("# Dicom-File-Format\n")
+        if ds.file_meta is not None and len(ds.file_meta) and not args.no_meta:
+            print("# Dicom-Meta-Information-Header")
+            print(f"# Used TransferSyntax: Little Endian Explicit")
+            print(ds.file_meta)
+            print()
+        ts = ds.read_transfer_syntax
+        print("# Dicom-Data-Set")
+        print(f"# Used TransferSyntax: {ts.name if ts is not None and ts.name else ts}")
+        print(ds)
+        for w in ds.read_warnings:
+            print(f"W: {w}", file=sys.stderr)
+    return status
+
+
+def run_info(args: argparse.Namespace) -> int:
+    if not args.paths:
+        import numba
+        import numpy
+
+        from pacsnb._version import __version__
+        print(f"pacsnb {__version__} (numpy {numpy.__version__}, numba {numba.__version__}, "
+              f"Python {sys.version.split()[0]})")
+        return 0
+    status = 0
+    for path in iter_files(args.paths, args.recursive):
+        try:
+            ds = read(path, stop_before_pixels=True)
+        except (PacsnbError, OSError) as exc:
+            print(f"E: {path}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        ts = ds.read_transfer_syntax
+        sop = ds.get("SOPClassUID")
+        dims = ""
+        if "Rows" in ds and "Columns" in ds:
+            dims = f"{ds.get('Columns')}x{ds.get('Rows')}"
+            frames = ds.get("NumberOfFrames")
+            if frames not in (None, "", 1):
+                dims += f"x{frames}"
+        fields = [path, str(ds.get("PatientID", "")), str(ds.get("Modality", "")),
+                  str(ds.get("StudyDate", "")), getattr(sop, "name", "") or str(sop or ""), dims,
+                  (ts.name if ts is not None and ts.name else str(ts)), f"{Path(path).stat().st_size} B"]
+        print("\t".join(fields))
+    return status

@@ -1,0 +1,846 @@
+"""The DICOM data model: :class:`DataElement`, :class:`Dataset` and :class:`Sequence`.
+
+A :class:`Dataset` is an ordered mapping from tag to :class:`DataElement`. Elements read
+from a file stay undecoded until touched: the io layer gives the dataset a *source* (an
+object with ``element(row, dataset)``), and the dataset keeps row numbers in place of
+elements until they are asked for.
+
+Examples
+--------
+>>> from pacsnb.dicom import Dataset
+>>> ds = Dataset()
+>>> ds.PatientName = "DOE^JANE"
+>>> ds.Rows = 512
+>>> ds["0010,0010"].value.family_name, ds[0x00280010].VR, ds.Rows
+('DOE', 'US', 512)
+>>> "PatientName" in ds, len(ds)
+(True, 2)
+>>> print(ds)
+(0010,0010) PN [DOE^JANE]                                   #   8, 1 PatientName
+(0028,0010) US 512                                          #   2, 1 Rows
+"""
+from __future__ import annotations
+
+import copy as _copy
+import html
+import logging
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from typing import Any
+
+import numpy as np
+
+from pacsnb.dicom import dictionary as _dict
+from pacsnb.dicom.charset import normalize_charsets
+from pacsnb.dicom.convert import MultiValue, coerce_value, decode_value, value_multiplicity
+from pacsnb.dicom.tag import Tag, TagLike, as_tag, tag_str
+from pacsnb.dicom.vr import CHARSET_VRS, TEXT_VRS
+from pacsnb.errors import DictionaryError, PacsnbError
+
+__all__ = ["DataElement", "Dataset", "Sequence", "PrivateBlock", "register_dataset_property"]
+
+log = logging.getLogger(__name__)
+
+_UNSET = object()
+
+
+class DataElement:
+    """One element: tag, VR and value (decoded from its bytes on first access).
+
+    Parameters
+    ----------
+    tag
+        Tag, keyword or tag string.
+    VR
+        Two-letter value representation (``"PN"``, ``"US"``, ``"SQ"``, ...).
+    value
+        The value; converted to the type pacsnb uses for that VR.
+
+    Examples
+    --------
+    >>> e = DataElement("Rows", "US", 256)
+    >>> e.tag, e.VR, e.value, e.keyword
+    ((0028,0010), 'US', 256, 'Rows')
+    """
+
+    __slots__ = ("tag", "VR", "_value", "_raw", "_little", "_cs", "_parent", "_seq_loader",
+                 "is_undefined_length")
+
+    def __init__(self, tag: TagLike, VR: str, value: Any = None, *, raw=None, little: bool = True,
+                 charsets: tuple[str, ...] | None = None, undefined_length: bool = False) -> None:
+        self.tag = Tag(tag) if type(tag) is not Tag else tag
+        self.VR = VR
+        self._raw = raw
+        self._little = little
+        self._cs = charsets
+        self._parent = None
+        self._seq_loader = None
+        self.is_undefined_length = undefined_length
+        if raw is None:
+            self._value = _coerce(VR, value)
+        else:
+            self._value = _UNSET
+
+    @classmethod
+    def _lazy(cls, tag: int, vr: str, raw, little: bool, charsets, undefined: bool = False) -> "DataElement":
+        e = cls.__new__(cls)
+        e.tag = Tag(tag)
+        e.VR = vr
+        e._raw = raw
+        e._little = little
+        e._cs = charsets
+        e._parent = None
+        e._seq_loader = None
+        e.is_undefined_length = undefined
+        e._value = _UNSET
+        return e
+
+    @property
+    def value(self) -> Any:
+        """The decoded value (see :mod:`pacsnb.dicom.convert` for the type of each VR)."""
+        v = self._value
+        if v is _UNSET:
+            if self._seq_loader is not None:
+                v = self._seq_loader()
+                self._seq_loader = None
+            elif self.VR == "SQ":
+                v = Sequence()
+            else:
+                cs = None
+                if self.VR in CHARSET_VRS:
+                    cs = self._cs() if callable(self._cs) else self._cs
+                v = decode_value(self.VR, self._raw, self._little, cs)
+            if isinstance(v, Sequence):
+                v._parent = self._parent
+            self._value = v
+        return v
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self._value = _coerce(self.VR, value)
+        if isinstance(self._value, Sequence):
+            self._value._parent = self._parent
+        self._raw = None
+        self._seq_loader = None
+
+    @property
+    def raw(self):
+        """The value bytes as read, or ``None`` once the value was set or for a new element."""
+        return self._raw
+
+    @property
+    def keyword(self) -> str:
+        if self.tag.is_private:
+            return ""
+        return _dict.keyword_for_tag(self.tag)
+
+    @property
+    def name(self) -> str:
+        if self.tag.is_private_creator:
+            return "Private Creator"
+        e = _dict.lookup(self.tag)
+        if e is not None and not self.tag.is_private:
+            return e.name
+        return "Private tag data" if self.tag.is_private else "Unknown"
+
+    @property
+    def VM(self) -> int:
+        """Value multiplicity of the current value (0 when empty)."""
+        return value_multiplicity(self.VR, self.value)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.VM == 0
+
+    @property
+    def is_retired(self) -> bool:
+        e = _dict.lookup(self.tag)
+        return bool(e and e.retired)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataElement):
+            return NotImplemented
+        return self.tag == other.tag and self.VR == other.VR and _values_equal(self.value, other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return _element_line(self, 0)
+
+    def _copy(self) -> "DataElement":
+        e = DataElement.__new__(DataElement)
+        e.tag, e.VR, e._raw, e._little, e._cs = self.tag, self.VR, self._raw, self._little, self._cs
+        e._parent, e._seq_loader, e.is_undefined_length = None, self._seq_loader, self.is_undefined_length
+        v = self._value
+        if isinstance(v, Sequence):
+            v = v.copy()
+        elif isinstance(v, MultiValue):
+            v = MultiValue(v)
+        elif isinstance(v, np.ndarray):
+            v = v.copy() if v.flags.writeable else v
+        e._value = v
+        return e
+
+
+def _coerce(vr: str, value: Any) -> Any:
+    if vr == "SQ":
+        if value is None:
+            return Sequence()
+        if isinstance(value, Sequence):
+            return value
+        return Sequence(value)
+    return coerce_value(vr, value)
+
+
+def _values_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return np.array_equal(np.asarray(a), np.asarray(b))
+        except Exception:  # noqa: BLE001 - different shapes or types: not equal
+            return False
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class Sequence(list):
+    """The items of an SQ element: a ``list`` of :class:`Dataset`.
+
+    Examples
+    --------
+    >>> item = Dataset(); item.CodeValue = "113100"
+    >>> seq = Sequence([item])
+    >>> seq[0].CodeValue, len(seq)
+    ('113100', 1)
+    """
+
+    def __init__(self, items: Iterable["Dataset"] = ()) -> None:
+        super().__init__()
+        self._parent = None
+        for it in items:
+            self.append(it)
+
+    def _check(self, item):
+        if not isinstance(item, Dataset):
+            raise TypeError(f"a Sequence holds Dataset items, not {type(item).__name__}")
+        if self._parent is not None and item._parent is None:
+            item._parent = self._parent
+        return item
+
+    def append(self, item: "Dataset") -> None:
+        super().append(self._check(item))
+
+    def insert(self, i: int, item: "Dataset") -> None:
+        super().insert(i, self._check(item))
+
+    def extend(self, items: Iterable["Dataset"]) -> None:
+        for it in items:
+            self.append(it)
+
+    def __setitem__(self, i, item) -> None:
+        if isinstance(i, slice):
+            super().__setitem__(i, [self._check(x) for x in item])
+        else:
+            super().__setitem__(i, self._check(item))
+
+    def copy(self) -> "Sequence":
+        return Sequence(ds.copy() for ds in self)
+
+    def __repr__(self) -> str:
+        return f"<Sequence of {len(self)} item{'s' if len(self) != 1 else ''}>"
+
+
+_DATASET_PROPERTIES: dict[str, Callable[["Dataset"], Any]] = {}
+
+
+def register_dataset_property(name: str, getter: Callable[["Dataset"], Any]) -> None:
+    """Let a higher layer add a computed attribute to every Dataset (e.g. ``pixel_array``).
+
+    The data model cannot import the pixel layer; the pixel layer registers itself here.
+
+    Examples
+    --------
+    >>> register_dataset_property("n_elements", lambda ds: len(ds))
+    >>> Dataset().n_elements
+    0
+    """
+    _DATASET_PROPERTIES[name] = getter
+
+
+_INTERNAL = frozenset({"_dict", "_src", "_parent", "_cs_cache", "file_meta", "preamble", "filename",
+                       "read_transfer_syntax", "is_little_endian", "is_implicit_VR", "read_warnings",
+                       "_buffer"})
+
+
+class Dataset:
+    """An ordered mapping of tag to :class:`DataElement`, with attribute access by keyword.
+
+    ``ds.PatientName`` gives the value; ``ds["PatientName"]``, ``ds["0010,0010"]`` and
+    ``ds[0x00100010]`` give the element. Setting ``ds.Keyword = value`` creates or updates
+    an element with the dictionary VR. Files read by :func:`pacsnb.read` also carry
+    ``file_meta`` (group 0002), ``preamble``, ``filename`` and ``read_transfer_syntax``.
+
+    Examples
+    --------
+    >>> ds = Dataset()
+    >>> ds.Modality = "CT"
+    >>> ds.ImagePositionPatient = [0, 0, -10.5]
+    >>> ds.ImagePositionPatient
+    ['0', '0', '-10.5']
+    >>> [float(v) for v in ds.ImagePositionPatient]
+    [0.0, 0.0, -10.5]
+    >>> del ds.Modality
+    >>> "Modality" in ds
+    False
+    """
+
+    def __init__(self, elements: Iterable[DataElement] | dict | None = None) -> None:
+        object.__setattr__(self, "_dict", {})
+        object.__setattr__(self, "_src", None)
+        object.__setattr__(self, "_parent", None)
+        object.__setattr__(self, "_cs_cache", None)
+        object.__setattr__(self, "file_meta", None)
+        object.__setattr__(self, "preamble", None)
+        object.__setattr__(self, "filename", None)
+        object.__setattr__(self, "read_transfer_syntax", None)
+        object.__setattr__(self, "is_little_endian", None)
+        object.__setattr__(self, "is_implicit_VR", None)
+        object.__setattr__(self, "read_warnings", [])
+        if elements:
+            if isinstance(elements, dict):
+                for k, v in elements.items():
+                    self[k] = v
+            else:
+                for e in elements:
+                    self.add(e)
+
+    # -- lazy machinery ------------------------------------------------------------------
+    @classmethod
+    def _from_source(cls, src: Any, rows: dict[int, int], parent: "Dataset | None" = None) -> "Dataset":
+        ds = cls.__new__(cls)
+        d = ds.__dict__
+        d["_dict"] = rows
+        d["_src"] = src
+        d["_parent"] = parent
+        d["_cs_cache"] = None
+        d["file_meta"] = None
+        d["preamble"] = None
+        d["filename"] = None
+        d["read_transfer_syntax"] = None
+        d["is_little_endian"] = None
+        d["is_implicit_VR"] = None
+        d["read_warnings"] = []
+        return ds
+
+    def _get_elem(self, tag: int) -> DataElement:
+        e = self._dict[tag]
+        if type(e) is int:
+            e = self._src.element(e, self)
+            e._parent = self
+            self._dict[tag] = e
+        return e
+
+    def _charsets(self) -> tuple[str, ...]:
+        cs = self._cs_cache
+        if cs is None:
+            if 0x00080005 in self._dict:
+                cs = normalize_charsets(self._get_elem(0x00080005).value)
+            elif self._parent is not None:
+                cs = self._parent._charsets()
+            else:
+                cs = ()
+            self.__dict__["_cs_cache"] = cs
+        return cs
+
+    # -- mapping ---------------------------------------------------------------------------
+    def __getitem__(self, key: TagLike) -> DataElement:
+        tag = key if type(key) is int else as_tag(key)
+        try:
+            return self._get_elem(tag)
+        except KeyError:
+            raise KeyError(f"{tag_str(tag)} {_dict.keyword_for_tag(tag) or ''} is not in the data set".rstrip()) from None
+
+    def __setitem__(self, key: TagLike, value: Any) -> None:
+        tag = as_tag(key)
+        if isinstance(value, DataElement):
+            if value.tag != tag:
+                raise ValueError(f"element tag {value.tag} does not match the key {tag_str(tag)}")
+            self.add(value)
+            return
+        if tag in self._dict:
+            e = self._get_elem(tag)
+            e.value = value
+        else:
+            self.add(DataElement(tag, self._vr_for_new(tag), value))
+        if tag == 0x00080005:
+            self._reset_charsets()
+
+    def _vr_for_new(self, tag: int) -> str:
+        if (tag >> 16) & 1 and (tag & 0xFFFF) > 0xFF:
+            creator_tag = (tag & 0xFFFF0000) | ((tag >> 8) & 0xFF)
+            if creator_tag in self._dict:
+                entry = _dict.lookup_private(str(self._get_elem(creator_tag).value), tag)
+                if entry is not None:
+                    return entry.vr
+            raise DictionaryError(
+                f"no VR known for private element {tag_str(tag)}: use ds.add_new(tag, VR, value) "
+                "or ds.private_block(...).add_new(offset, VR, value)")
+        entry = _dict.lookup(tag)
+        if entry is None:
+            raise DictionaryError(f"{tag_str(tag)} is not in the data dictionary: use ds.add_new(tag, VR, value)")
+        return entry.vr
+
+    def _reset_charsets(self) -> None:
+        self.__dict__["_cs_cache"] = None
+
+    def __delitem__(self, key: TagLike) -> None:
+        tag = as_tag(key)
+        try:
+            del self._dict[tag]
+        except KeyError:
+            raise KeyError(f"{tag_str(tag)} is not in the data set") from None
+        if tag == 0x00080005:
+            self._reset_charsets()
+
+    def __contains__(self, key: object) -> bool:
+        if type(key) is int:
+            return key in self._dict
+        try:
+            return as_tag(key) in self._dict  # type: ignore[arg-type]
+        except (DictionaryError, TypeError):
+            return False
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __iter__(self) -> Iterator[DataElement]:
+        """Iterate over the elements in tag order."""
+        for tag in sorted(self._dict):
+            yield self._get_elem(tag)
+
+    def keys(self) -> list[Tag]:
+        """The tags, in order."""
+        return [Tag(t) for t in sorted(self._dict)]
+
+    def values(self) -> list[DataElement]:
+        return list(self)
+
+    def items(self) -> list[tuple[Tag, DataElement]]:
+        return [(e.tag, e) for e in self]
+
+    def elements(self) -> Iterator[DataElement]:
+        """Same as iterating: the elements in tag order."""
+        return iter(self)
+
+    def add(self, element: DataElement) -> None:
+        """Add (or replace) an element."""
+        element._parent = self
+        v = element._value
+        if isinstance(v, Sequence):
+            v._parent = self
+            for it in v:
+                it.__dict__["_parent"] = self
+        self._dict[int(element.tag)] = element
+        if element.tag == 0x00080005:
+            self._reset_charsets()
+
+    def add_new(self, tag: TagLike, VR: str, value: Any) -> DataElement:
+        """Create an element with an explicit VR (for private or unknown tags).
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> ds.add_new(0x00091001, "LO", "hello").value
+        'hello'
+        """
+        e = DataElement(tag, VR, value)
+        self.add(e)
+        return e
+
+    def get(self, key: TagLike, default: Any = None) -> Any:
+        """The value of ``key`` (keyword, tag string or int), or ``default`` if absent.
+
+        Examples
+        --------
+        >>> Dataset().get("PatientName", "unknown")
+        'unknown'
+        """
+        try:
+            tag = key if type(key) is int else as_tag(key)
+        except DictionaryError:
+            return default
+        if tag not in self._dict:
+            return default
+        return self._get_elem(tag).value
+
+    def pop(self, key: TagLike, *default: Any) -> DataElement:
+        tag = as_tag(key)
+        if tag not in self._dict:
+            if default:
+                return default[0]
+            raise KeyError(tag_str(tag))
+        e = self._get_elem(tag)
+        del self[tag]
+        return e
+
+    def setdefault(self, key: TagLike, default: Any = None) -> DataElement:
+        tag = as_tag(key)
+        if tag not in self._dict:
+            self[tag] = default
+        return self._get_elem(tag)
+
+    def update(self, other: "Dataset | dict") -> None:
+        if isinstance(other, Dataset):
+            for e in other:
+                self.add(e._copy())
+        else:
+            for k, v in other.items():
+                self[k] = v
+
+    def clear(self) -> None:
+        self._dict.clear()
+        self._reset_charsets()
+
+    # -- attribute access by keyword -------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name[:1].isupper():
+            tag = _dict.tag_for_keyword(name)
+            if tag is not None:
+                if tag in self._dict:
+                    return self._get_elem(tag).value
+                raise AttributeError(f"this data set has no {name} {tag_str(tag)} element")
+        getter = _DATASET_PROPERTIES.get(name)
+        if getter is not None:
+            return getter(self)
+        raise AttributeError(f"'Dataset' object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name[:1].isupper():
+            tag = _dict.tag_for_keyword(name)
+            if tag is not None:
+                self[tag] = value
+                return
+            raise AttributeError(
+                f"{name!r} is not a DICOM keyword; element attributes must be keywords of the "
+                "data dictionary (e.g. PatientName); use ds.add_new(tag, VR, value) for others")
+        if name in _INTERNAL:
+            self.__dict__[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name[:1].isupper():
+            tag = _dict.tag_for_keyword(name)
+            if tag is not None:
+                if tag in self._dict:
+                    del self[tag]
+                    return
+                raise AttributeError(f"this data set has no {name} element")
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        kws = [_dict.keyword_for_tag(t) for t in self._dict]
+        return sorted(set(super().__dir__()) | {k for k in kws if k})
+
+    # -- private blocks ----------------------------------------------------------------------------
+    def private_block(self, group: int, creator: str, create: bool = False) -> "PrivateBlock":
+        """The block of private elements reserved by ``creator`` in an odd ``group``.
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> block = ds.private_block(0x0009, "ACME 1.0", create=True)
+        >>> _ = block.add_new(0x01, "LO", "secret")
+        >>> hex(block.tag(0x01)), ds[0x00091001].value
+        ('0x91001', 'secret')
+        """
+        if not group & 1 or group in (1, 3, 5, 7, 0xFFFF):
+            raise ValueError(f"private blocks live in odd groups other than 1, 3, 5, 7 (got {group:04X})")
+        want = creator.rstrip(" ")
+        free = None
+        for byte in range(0x10, 0x100):
+            t = (group << 16) | byte
+            if t in self._dict:
+                if str(self._get_elem(t).value).rstrip(" ") == want:
+                    return PrivateBlock(self, group, byte, want)
+            elif free is None:
+                free = byte
+        if not create:
+            raise KeyError(f"no private creator {creator!r} in group {group:04X}")
+        if free is None:
+            raise PacsnbError(f"group {group:04X} has no free private block left")
+        self.add(DataElement((group << 16) | free, "LO", creator))
+        return PrivateBlock(self, group, free, want)
+
+    def private_creators(self, group: int) -> list[str]:
+        """The private creator strings present in ``group``."""
+        return [str(self._get_elem(t).value) for t in sorted(self._dict)
+                if t >> 16 == group and 0x10 <= (t & 0xFFFF) <= 0xFF]
+
+    def private_creator_of(self, tag: int) -> str | None:
+        """The creator of the private block holding ``tag``, if it is in this data set."""
+        if not (tag >> 16) & 1 or (tag & 0xFFFF) <= 0xFF:
+            return None
+        ct = (tag & 0xFFFF0000) | ((tag >> 8) & 0xFF)
+        if ct in self._dict:
+            v = self._get_elem(ct).value
+            return str(v).rstrip(" ") if v is not None else None
+        return None
+
+    def remove_private_tags(self) -> None:
+        """Delete every element of an odd group (private creators included), recursively."""
+        for t in list(self._dict):
+            if (t >> 16) & 1 and (t >> 16) not in (1, 3, 5, 7, 0xFFFF):
+                del self._dict[t]
+            else:
+                e = self._dict[t]
+                if type(e) is int:
+                    e = self._get_elem(t)
+                if e.VR == "SQ":
+                    for item in e.value:
+                        item.remove_private_tags()
+
+    # -- whole-dataset helpers ---------------------------------------------------------------------
+    def walk(self, callback: Callable[["Dataset", DataElement], None], recursive: bool = True) -> None:
+        """Call ``callback(dataset, element)`` for every element, nested ones too.
+
+        Examples
+        --------
+        >>> ds = Dataset(); ds.PatientID = "1"
+        >>> seen = []
+        >>> ds.walk(lambda d, e: seen.append(e.keyword))
+        >>> seen
+        ['PatientID']
+        """
+        for tag in sorted(self._dict):
+            if tag not in self._dict:
+                continue
+            e = self._get_elem(tag)
+            callback(self, e)
+            if recursive and e.VR == "SQ" and tag in self._dict:
+                for item in e.value:
+                    item.walk(callback, recursive)
+
+    def iterall(self) -> Iterator[DataElement]:
+        """Every element, depth first, nested sequence items included."""
+        for e in self:
+            yield e
+            if e.VR == "SQ":
+                for item in e.value:
+                    yield from item.iterall()
+
+    def copy(self) -> "Dataset":
+        """A deep copy (value bytes already read are shared, not duplicated)."""
+        new = Dataset()
+        for tag, e in self._dict.items():
+            if type(e) is int:
+                e = self._get_elem(tag)
+            new.add(e._copy())
+        for attr in ("preamble", "filename", "read_transfer_syntax", "is_little_endian", "is_implicit_VR"):
+            new.__dict__[attr] = self.__dict__.get(attr)
+        if self.file_meta is not None:
+            new.__dict__["file_meta"] = self.file_meta.copy()
+        new.__dict__["_parent"] = self._parent
+        return new
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> "Dataset":
+        return self.copy()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        if set(self._dict) != set(other._dict):
+            return False
+        return all(self[t] == other[t] for t in self._dict)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def group_dataset(self, group: int) -> "Dataset":
+        """A new data set with the elements of one group."""
+        return Dataset(self[t]._copy() for t in sorted(self._dict) if t >> 16 == group)
+
+    def to_series(self, *, nested: bool = False):
+        """The elements as a ``pandas.Series`` indexed by keyword (tag string when unknown).
+
+        Sequences are shown as ``"<n items>"`` unless ``nested`` is true, in which case
+        their items appear as ``Keyword[i].Inner`` rows. Bulk data shows its size.
+
+        Examples
+        --------
+        >>> ds = Dataset(); ds.PatientID = "P1"; ds.Rows = 4
+        >>> ds.to_series().to_dict()
+        {'PatientID': 'P1', 'Rows': 4}
+        """
+        import pandas as pd
+
+        index, values = [], []
+
+        def add(d: "Dataset", prefix: str) -> None:
+            for e in d:
+                key = prefix + (e.keyword or str(e.tag))
+                if e.VR == "SQ":
+                    if nested:
+                        for i, item in enumerate(e.value):
+                            add(item, f"{key}[{i}].")
+                        continue
+                    val: Any = f"<{len(e.value)} items>"
+                elif isinstance(e.value, np.ndarray) and e.VR in ("OB", "OW", "OF", "OD", "OL", "OV"):
+                    val = f"<{e.value.nbytes} bytes>"
+                elif isinstance(e.value, bytes):
+                    val = f"<{len(e.value)} bytes>"
+                elif isinstance(e.value, np.ndarray):
+                    val = tuple(e.value.tolist())
+                elif isinstance(e.value, MultiValue):
+                    val = tuple(e.value)
+                else:
+                    val = e.value
+                index.append(key)
+                values.append(val)
+
+        add(self, "")
+        return pd.Series(values, index=pd.Index(index, name="keyword"), dtype=object, name="value")
+
+    # -- display ---------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return "\n".join(self._dump_lines(0)) if self._dict else "<empty Dataset>"
+
+    __str__ = __repr__
+
+    def _dump_lines(self, indent: int) -> list[str]:
+        lines = []
+        for e in self:
+            lines.append(_element_line(e, indent))
+            if e.VR == "SQ":
+                for i, item in enumerate(e.value):
+                    pad = "  " * (indent + 1)
+                    lines.append(f"{pad}(FFFE,E000) na (Item #{i + 1}, {len(item)} elements)")
+                    lines.extend(item._dump_lines(indent + 2))
+        return lines
+
+    def _repr_html_(self) -> str:
+        return _html_table(self, 0)
+
+    # -- file attributes ---------------------------------------------------------------------------------
+    @property
+    def transfer_syntax(self) -> str | None:
+        """The Transfer Syntax UID of the file meta, or the one the data set was read in."""
+        if self.file_meta is not None and 0x00020010 in self.file_meta:
+            return self.file_meta.TransferSyntaxUID
+        return self.read_transfer_syntax
+
+
+class PrivateBlock:
+    """The elements ``(gggg,BBxx)`` reserved by one private creator (PS3.5 7.8.1).
+
+    Obtained from :meth:`Dataset.private_block`; ``block[0x01]`` is the element
+    ``(gggg,BB01)``.
+    """
+
+    def __init__(self, ds: Dataset, group: int, byte: int, creator: str) -> None:
+        self.dataset, self.group, self.byte, self.creator = ds, group, byte, creator
+
+    def tag(self, offset: int) -> int:
+        if not 0 <= offset <= 0xFF:
+            raise ValueError(f"private element offset must be 0x00..0xFF, got {offset:#x}")
+        return (self.group << 16) | (self.byte << 8) | offset
+
+    def __getitem__(self, offset: int) -> DataElement:
+        return self.dataset[self.tag(offset)]
+
+    def __contains__(self, offset: int) -> bool:
+        return self.tag(offset) in self.dataset
+
+    def __delitem__(self, offset: int) -> None:
+        del self.dataset[self.tag(offset)]
+
+    def add_new(self, offset: int, VR: str, value: Any) -> DataElement:
+        return self.dataset.add_new(self.tag(offset), VR, value)
+
+    def __iter__(self) -> Iterator[DataElement]:
+        lo, hi = self.tag(0), self.tag(0xFF)
+        for e in self.dataset:
+            if lo <= e.tag <= hi:
+                yield e
+
+    def __repr__(self) -> str:
+        return f"<PrivateBlock {self.creator!r} at ({self.group:04X},{self.byte:02X}xx)>"
+
+
+# -- display helpers ----------------------------------------------------------------------------
+def _short_value(e: DataElement, limit: int = 64) -> str:
+    v = e.value
+    vr = e.VR
+    if vr == "SQ":
+        return f"(Sequence with {len(v)} item{'s' if len(v) != 1 else ''})"
+    if isinstance(v, np.ndarray):
+        if vr in ("OB", "OW", "OF", "OD", "OL", "OV"):
+            if v.size > 8:
+                return f"({v.dtype.name} array of {v.size} values, {v.nbytes} bytes)"
+        s = "\\".join(str(x) for x in v.tolist()[:16]) + ("..." if v.size > 16 else "")
+        return s
+    if isinstance(v, bytes):
+        if len(v) > 16:
+            return f"({len(v)} bytes)"
+        return v.hex(" ")
+    if v is None:
+        return "(no value available)"
+    if vr in TEXT_VRS:
+        if isinstance(v, list):
+            s = "\\".join(str(x) for x in v)
+        else:
+            s = str(v)
+        if vr == "UI" and not isinstance(v, list):
+            name = getattr(v, "keyword", "") or ""
+            if name:
+                return "=" + name
+        s = s.replace("\r", "\\r").replace("\n", "\\n")
+        if len(s) > limit:
+            s = s[: limit - 3] + "..."
+        return f"[{s}]"
+    if isinstance(v, list):
+        return "\\".join(str(x) for x in v)
+    return str(v)
+
+
+def _length_of(e: DataElement) -> int:
+    raw = e._raw
+    if raw is not None:
+        return len(raw)
+    if e.VR == "SQ":
+        return -1
+    try:
+        from pacsnb.dicom.convert import encode_value
+
+        return len(encode_value(e.VR, e.value, True, None if e.VR not in CHARSET_VRS else ("ISO_IR 192",)))
+    except Exception:  # noqa: BLE001 - display only
+        return -1
+
+
+def _element_line(e: DataElement, indent: int) -> str:
+    pad = "  " * indent
+    head = f"{pad}{e.tag} {e.VR} {_short_value(e)}"
+    length = "u/l" if (e.is_undefined_length or e.VR == "SQ") else f"{_length_of(e):3d}"
+    kw = e.keyword or ("PrivateCreator" if e.tag.is_private_creator else e.name)
+    return f"{head:<59} # {length}, {e.VM} {kw}"
+
+
+def _html_table(ds: Dataset, depth: int) -> str:
+    rows = []
+    for e in ds:
+        kw = html.escape(e.keyword or e.name)
+        if e.VR == "SQ":
+            inner = "".join(
+                f"<details><summary>Item {i + 1}</summary>{_html_table(item, depth + 1)}</details>"
+                for i, item in enumerate(e.value))
+            val = f"{len(e.value)} item(s){inner}"
+        else:
+            val = html.escape(_short_value(e, 120))
+        rows.append(f"<tr><td><code>{e.tag}</code></td><td>{e.VR}</td><td>{kw}</td>"
+                    f"<td style='text-align:left'>{val}</td></tr>")
+    head = "<tr><th>Tag</th><th>VR</th><th>Keyword</th><th>Value</th></tr>"
+    return f"<table class='pacsnb-dataset'>{head}{''.join(rows)}</table>"
+
+
+_ = (MutableSequence, _copy)

@@ -1,0 +1,270 @@
+"""numba kernels of the io layer: the element scanner.
+
+:func:`scan` walks a byte buffer holding an encoded data set and fills a flat table of
+rows, one per element, item or encapsulated fragment, nested ones included, so that the
+reader can build a lazy :class:`~pacsnb.dicom.dataset.Dataset` without touching values.
+
+Row arrays (all of capacity ``cap``):
+
+- ``tags``    uint32: the element tag (items: FFFE,E000)
+- ``vrs``     uint16: the two VR bytes as ``b0 << 8 | b1`` (0 in implicit VR)
+- ``lengths`` int64: the value length, -1 when undefined
+- ``offsets`` int64: byte offset of the value (just after the header)
+- ``ends``    int64: byte offset just after the whole element, its delimiter included
+- ``nexts``   int32: the row after this row's subtree (rows of nested items follow their parent)
+- ``depths``  int16: nesting depth (0 = top level; items of a top-level sequence have 1,
+  their elements 2, ...)
+- ``kinds``   uint8: bits 0-1 the kind (0 element, 1 item, 2 fragment), bit 4 the value is
+  in implicit VR, bit 5 big endian
+
+Scanning stops before the first top-level element whose tag is ``>= stop_tag`` or
+``< min_tag`` (``min_tag``/``stop_tag`` 0x00020000/0x00030000 read the file meta group only).
+
+``warn`` (int64[2]) counts tolerated defects and records the offset of the first.
+
+The kernel returns ``(n_rows, status, err_pos, err_tag, stop_pos)``; status 0 means the data
+set ended (or reached ``stop_tag``) cleanly, 4 means the arrays are full (call again with
+more room); the other codes are in :data:`STATUS_MESSAGES`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+ELEMENT, ITEM_ROW, FRAGMENT = 0, 1, 2
+IMPLICIT_BIT, BIG_BIT = 16, 32
+
+# container kinds on the stack
+_DATASET, _SEQUENCE, _ENCAPS = 0, 1, 2
+
+STATUS_MESSAGES = {
+    1: "the data ends inside an element header (file truncated?)",
+    2: "the element's value length runs past the end of the data or of its enclosing item or sequence",
+    3: "sequences are nested deeper than the limit",
+    5: "expected an item tag (FFFE,E000) or a sequence delimiter inside a sequence",
+    6: "invalid VR bytes in explicit VR data",
+    7: "an encapsulated pixel data fragment has undefined length",
+    8: "a delimitation item appears where none is open",
+    9: "the data ends inside a sequence or item of undefined length (file truncated?)",
+    10: "an item of defined length runs past the end of its sequence",
+}
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _u16(buf, p, little):
+    if little:
+        return np.uint32(buf[p]) | (np.uint32(buf[p + 1]) << np.uint32(8))
+    return (np.uint32(buf[p]) << np.uint32(8)) | np.uint32(buf[p + 1])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _u32(buf, p, little):
+    if little:
+        return (np.uint32(buf[p]) | (np.uint32(buf[p + 1]) << np.uint32(8))
+                | (np.uint32(buf[p + 2]) << np.uint32(16)) | (np.uint32(buf[p + 3]) << np.uint32(24)))
+    return ((np.uint32(buf[p]) << np.uint32(24)) | (np.uint32(buf[p + 1]) << np.uint32(16))
+            | (np.uint32(buf[p + 2]) << np.uint32(8)) | np.uint32(buf[p + 3]))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_long_vr(a, b):
+    # OB OD OF OL OV OW SQ UC UN UR UT SV UV
+    if a == 79:  # 'O'
+        return b == 66 or b == 68 or b == 70 or b == 76 or b == 86 or b == 87
+    if a == 85:  # 'U'
+        return b == 67 or b == 78 or b == 82 or b == 84 or b == 86
+    if a == 83:  # 'S'
+        return b == 81 or b == 86
+    return False
+
+
+@njit(cache=True, nogil=True)
+def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn,
+         tags, vrs, lengths, offsets, ends, nexts, depths, kinds):
+    cap = tags.shape[0]
+    st_kind = np.empty(max_depth + 2, np.int8)
+    st_end = np.empty(max_depth + 2, np.int64)      # -1: undefined length
+    st_row = np.empty(max_depth + 2, np.int64)      # the row that opened the container (-1 root)
+    st_impl = np.empty(max_depth + 2, np.bool_)
+    st_little = np.empty(max_depth + 2, np.bool_)
+    st_lim = np.empty(max_depth + 2, np.int64)      # innermost defined end (the buffer end at worst)
+    sp = 0
+    st_lim[0] = end
+    st_kind[0] = root_kind
+    st_end[0] = end
+    st_row[0] = -1
+    st_impl[0] = implicit
+    st_little[0] = little
+    pos = start
+    n = 0
+    while True:
+        kind = st_kind[sp]
+        cend = st_end[sp]
+        lim = st_lim[sp]
+        if cend >= 0 and pos >= cend:
+            if pos > cend:
+                return n, 2, pos, np.int64(0), pos
+            if sp == 0:
+                return n, 0, pos, np.int64(0), pos
+            r = st_row[sp]
+            nexts[r] = n
+            ends[r] = pos
+            sp -= 1
+            continue
+        if cend < 0 and pos >= lim:
+            if sp == 0:
+                return n, 0, pos, np.int64(0), pos
+            return n, 9, pos, np.int64(0), pos
+        if pos + 8 > lim:
+            if sp == 0 and root_kind == _DATASET and cend >= 0 and end - pos < 8 and \
+                    buf[pos:end].sum() == 0:
+                # trailing NUL padding after the last element: tolerated
+                return n, 0, end, np.int64(0), end
+            return n, 1, pos, np.int64(0), pos
+        lt = st_little[sp]
+        imp = st_impl[sp]
+        grp = _u16(buf, pos, lt)
+        ele = _u16(buf, pos + 2, lt)
+        tag = (grp << np.uint32(16)) | ele
+        if kind == _DATASET:
+            if tag == np.uint32(0xFFFEE00D):
+                if sp > 0 and cend < 0:
+                    r = st_row[sp]
+                    pos += 8
+                    nexts[r] = n
+                    ends[r] = pos
+                    sp -= 1
+                    continue
+                return n, 8, pos, np.int64(tag), pos
+            if tag == np.uint32(0xFFFEE0DD):
+                return n, 8, pos, np.int64(tag), pos
+            if sp == 0 and (tag >= np.uint32(stop_tag) or tag < np.uint32(min_tag)):
+                return n, 0, pos, np.int64(0), pos
+            vr0 = 0
+            vr1 = 0
+            if imp:
+                length = np.int64(_u32(buf, pos + 4, lt))
+                hdr = 8
+            else:
+                vr0 = buf[pos + 4]
+                vr1 = buf[pos + 5]
+                if vr0 < 65 or vr0 > 90 or vr1 < 65 or vr1 > 90:
+                    return n, 6, pos, np.int64(tag), pos
+                if _is_long_vr(vr0, vr1):
+                    if pos + 12 > lim:
+                        return n, 1, pos, np.int64(tag), pos
+                    length = np.int64(_u32(buf, pos + 8, lt))
+                    hdr = 12
+                else:
+                    length = np.int64(_u16(buf, pos + 6, lt))
+                    hdr = 8
+            if n >= cap:
+                return n, 4, pos, np.int64(tag), pos
+            vpos = pos + hdr
+            undefined = length == 0xFFFFFFFF
+            flags = np.uint8(0)
+            if imp:
+                flags |= np.uint8(IMPLICIT_BIT)
+            if not lt:
+                flags |= np.uint8(BIG_BIT)
+            tags[n] = tag
+            vrs[n] = (vr0 << 8) | vr1
+            lengths[n] = -1 if undefined else length
+            offsets[n] = vpos
+            depths[n] = sp
+            kinds[n] = flags | np.uint8(ELEMENT)
+            is_sq = vr0 == 83 and vr1 == 81
+            if undefined or is_sq:
+                if sp + 1 > max_depth:
+                    return n, 3, pos, np.int64(tag), pos
+                if not undefined and vpos + length > lim:
+                    return n, 2, pos, np.int64(tag), pos
+                sp += 1
+                st_row[sp] = n
+                st_end[sp] = -1 if undefined else vpos + length
+                st_lim[sp] = st_lim[sp - 1] if undefined else vpos + length
+                if undefined and tag == np.uint32(0x7FE00010):
+                    st_kind[sp] = _ENCAPS
+                    st_impl[sp] = imp
+                    st_little[sp] = lt
+                elif undefined and vr0 == 85 and vr1 == 78:
+                    # UN of undefined length: a sequence in implicit VR little endian (PS3.5 6.2.2)
+                    st_kind[sp] = _SEQUENCE
+                    st_impl[sp] = True
+                    st_little[sp] = True
+                else:
+                    st_kind[sp] = _SEQUENCE
+                    st_impl[sp] = imp
+                    st_little[sp] = lt
+                n += 1
+                pos = vpos
+                continue
+            if vpos + length > lim:
+                return n, 2, pos, np.int64(tag), pos
+            nexts[n] = n + 1
+            ends[n] = vpos + length
+            n += 1
+            pos = vpos + length
+        else:
+            # inside a sequence or encapsulated pixel data: items and the delimiter only
+            if tag == np.uint32(0xFFFEE0DD):
+                if cend >= 0:
+                    return n, 8, pos, np.int64(tag), pos
+                r = st_row[sp]
+                pos += 8
+                nexts[r] = n
+                ends[r] = pos
+                sp -= 1
+                continue
+            if tag != np.uint32(0xFFFEE000):
+                return n, 5, pos, np.int64(tag), pos
+            length = np.int64(_u32(buf, pos + 4, lt))
+            if n >= cap:
+                return n, 4, pos, np.int64(tag), pos
+            vpos = pos + 8
+            undefined = length == 0xFFFFFFFF
+            flags = np.uint8(0)
+            if imp:
+                flags |= np.uint8(IMPLICIT_BIT)
+            if not lt:
+                flags |= np.uint8(BIG_BIT)
+            tags[n] = tag
+            vrs[n] = 0
+            lengths[n] = -1 if undefined else length
+            offsets[n] = vpos
+            depths[n] = sp
+            if kind == _ENCAPS:
+                if undefined:
+                    return n, 7, pos, np.int64(tag), pos
+                if vpos + length > lim:
+                    return n, 2, pos, np.int64(tag), pos
+                kinds[n] = flags | np.uint8(FRAGMENT)
+                nexts[n] = n + 1
+                ends[n] = vpos + length
+                n += 1
+                pos = vpos + length
+                continue
+            kinds[n] = flags | np.uint8(ITEM_ROW)
+            if not undefined and vpos + length > lim:
+                # an item longer than its (defined-length) sequence: tolerate it when the
+                # enclosing data still holds it (real files have wrong sequence lengths)
+                plim = st_lim[sp - 1] if sp > 0 else end
+                if cend < 0 or vpos + length > plim:
+                    return n, 10, pos, np.int64(tag), pos
+                st_end[sp] = vpos + length
+                st_lim[sp] = vpos + length
+                if warn[0] == 0:
+                    warn[1] = pos
+                warn[0] += 1
+            if sp + 1 > max_depth:
+                return n, 3, pos, np.int64(tag), pos
+            sp += 1
+            st_row[sp] = n
+            st_end[sp] = -1 if undefined else vpos + length
+            st_lim[sp] = st_lim[sp - 1] if undefined else vpos + length
+            st_kind[sp] = _DATASET
+            st_impl[sp] = imp
+            st_little[sp] = lt
+            n += 1
+            pos = vpos
+    return n, 0, pos, np.int64(0), pos  # not reached

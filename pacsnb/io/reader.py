@@ -1,0 +1,532 @@
+"""Reading DICOM data: Part 10 files, raw data sets and byte buffers.
+
+The reader scans the bytes once with the numba kernel of :mod:`pacsnb.io._kernels`,
+building a table of element offsets, and returns a lazy
+:class:`~pacsnb.dicom.dataset.Dataset`: no value is decoded until it is touched. Files
+larger than :data:`MMAP_THRESHOLD` are memory-mapped, so pixel data that is never touched
+is never read from disk.
+
+Examples
+--------
+>>> import pacsnb
+>>> from pacsnb.samples import write_sample_file
+>>> path = write_sample_file("/tmp/pacsnb-doc-read.dcm")
+>>> ds = pacsnb.read(path, stop_before_pixels=True)
+>>> ds.Modality, "PixelData" in ds
+('CT', False)
+"""
+from __future__ import annotations
+
+import logging
+import mmap
+import os
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO, Union
+
+import numpy as np
+
+from pacsnb.dicom import dictionary as _dict
+from pacsnb.dicom.dataset import DataElement, Dataset, Sequence
+from pacsnb.dicom.tag import PIXEL_DATA, TagLike, as_tag, tag_str
+from pacsnb.dicom.uid import UID
+from pacsnb.errors import InvalidDicomError
+from pacsnb.io import _kernels as K
+
+__all__ = ["read", "read_bytes", "MMAP_THRESHOLD", "MAX_DEPTH", "DataSource"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, os.PathLike]
+
+#: Files at least this large are memory-mapped instead of read into memory.
+MMAP_THRESHOLD = 1 << 20
+#: Maximum nesting depth of sequences and items (each level of sequence + item counts 2).
+MAX_DEPTH = 256
+#: Deflated data sets may not inflate to more than this many bytes (zip-bomb guard).
+MAX_INFLATED = 4 << 30
+
+_IMPLICIT_LE = "1.2.840.10008.1.2"
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_EXPLICIT_BE = "1.2.840.10008.1.2.2"
+_DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
+
+_VR_CACHE: dict[int, str] = {}
+
+
+def _vr_str(code: int) -> str:
+    s = _VR_CACHE.get(code)
+    if s is None:
+        s = chr(code >> 8) + chr(code & 0xFF)
+        _VR_CACHE[code] = s
+    return s
+
+
+class DataSource:
+    """The scanned bytes of one data set and its row table; builds elements on demand.
+
+    Datasets read from a buffer keep a reference to their source; nested items share it.
+    """
+
+    __slots__ = ("buf", "arr", "path", "tags", "vrs", "lengths", "offsets", "ends", "nexts", "depths",
+                 "kinds", "n", "_lists", "warnings")
+
+    def __init__(self, buf, arr: np.ndarray, path: str | None, table: tuple, n: int) -> None:
+        self.buf = buf
+        self.arr = arr
+        self.path = path
+        (self.tags, self.vrs, self.lengths, self.offsets, self.ends, self.nexts, self.depths, self.kinds) = table
+        self.n = n
+        self._lists = None
+        self.warnings: list[str] = []
+
+    def lists(self):
+        if self._lists is None:
+            n = self.n
+            self._lists = (self.tags[:n].tolist(), self.vrs[:n].tolist(), self.lengths[:n].tolist(),
+                           self.offsets[:n].tolist(), self.ends[:n].tolist(), self.nexts[:n].tolist(),
+                           self.kinds[:n].tolist())
+        return self._lists
+
+    def rows_of_item(self, item_row: int) -> dict[int, int]:
+        tags, _, _, _, _, nexts, _ = self.lists()
+        rows = {}
+        k = item_row + 1
+        end = nexts[item_row]
+        while k < end:
+            rows[tags[k]] = k
+            k = nexts[k]
+        return rows
+
+    def element(self, row: int, ds: Dataset) -> DataElement:
+        tags, vrs, lengths, offsets, ends, nexts, kinds = self.lists()
+        tag = tags[row]
+        code = vrs[row]
+        flags = kinds[row]
+        little = not (flags & K.BIG_BIT)
+        length = lengths[row]
+        off = offsets[row]
+        if code:
+            vr = _vr_str(code)
+            if vr == "UN" and (tag >> 16) & 1 and 0x10 <= (tag & 0xFFFF) <= 0xFF:
+                vr = "LO"  # a private creator written as UN
+            elif vr == "UN" and (tag >> 16) & 1:
+                creator = ds.private_creator_of(tag)
+                entry = _dict.lookup_private(creator, tag) if creator else None
+                if entry is not None and length >= 0 and entry.vr not in ("UN", "SQ"):
+                    vr = entry.vr
+                    little = True
+            elif vr == "UN" and not (tag >> 16) & 1:
+                entry = _dict.lookup(tag)
+                if entry is not None and entry.vr not in ("UN", "NONE"):
+                    vr = entry.vr  # known VR for an element written as UN (PS3.5 6.2.2)
+                    if vr == "SQ":
+                        return self._sequence(row, tag, ds, implicit_inside=True)
+                    if length >= 0 and vr in ("US or SS", "OB or OW"):
+                        vr = "UN"
+                    if vr not in ("SQ",):
+                        little = True
+        else:
+            vr = self._implicit_vr(tag, ds, row)
+        undefined = length < 0
+        if vr == "SQ" or (undefined and tag != PIXEL_DATA):
+            return self._sequence(row, tag, ds)
+        if undefined:  # encapsulated pixel data: the item stream, delimiter included
+            raw = self.buf[off:ends[row] - 8]
+            # encapsulated pixel data is OB (PS3.5 A.4), whatever implicit VR would say
+            e = DataElement._lazy(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
+            e._value = bytes(raw)
+            return e
+        raw = self.buf[off:off + length]
+        return DataElement._lazy(tag, vr, raw, little, ds._charsets)
+
+    def _implicit_vr(self, tag: int, ds: Dataset, row: int) -> str:
+        if (tag >> 16) & 1:
+            if (tag >> 16) in (1, 3, 5, 7, 0xFFFF):
+                return "UN"  # odd groups that are not private groups (PS3.5 7.1)
+            el = tag & 0xFFFF
+            if el == 0:
+                return "UL"
+            if el <= 0xFF:
+                return "LO"
+            creator = ds.private_creator_of(tag)
+            if creator:
+                entry = _dict.lookup_private(creator, tag)
+                if entry is not None:
+                    return entry.vr
+            return "UN"
+        entry = _dict.lookup(tag)
+        if entry is None:
+            return "UN"
+        vr = entry.vr
+        if len(vr) != 2 or entry.vrs and len(entry.vrs) > 1:
+            vr = self._ambiguous_vr(tag, entry, ds, row)
+        return vr
+
+    def _ambiguous_vr(self, tag: int, entry, ds: Dataset, row: int) -> str:
+        vrs = entry.vrs
+        if "OW" in vrs:
+            return "OW"  # implicit VR little endian: OB-or-OW values are OW (PS3.5 A.1, 8.1.2)
+        if "SS" in vrs and "US" in vrs:
+            pr = ds.get(0x00280103) if (tag != 0x00280103 and 0x00280103 in ds) else None
+            if pr == 1:
+                return "SS"
+            return "US"
+        return vrs[0] if vrs else "UN"
+
+    def _sequence(self, row: int, tag: int, ds: Dataset, implicit_inside: bool = False) -> DataElement:
+        tags, vrs, lengths, offsets, ends, nexts, kinds = self.lists()
+        undefined = lengths[row] < 0
+        e = DataElement._lazy(tag, "SQ", None, True, None, undefined)
+        has_children = nexts[row] > row + 1
+        src = self
+        if has_children or undefined or lengths[row] == 0:
+            def load(row=row) -> Sequence:
+                seq = Sequence()
+                seq._parent = ds
+                _, _, _, _, _, nx, _ = src.lists()
+                j = row + 1
+                while j < nx[row]:
+                    item = Dataset._from_source(src, src.rows_of_item(j), ds)
+                    seq.append(item)
+                    j = nx[j]
+                return seq
+        else:
+            # a defined-length sequence the scanner could not recognise (implicit VR, or UN
+            # known to be SQ): scan its value now as a run of items
+            flags = kinds[row]
+            implicit = bool(flags & K.IMPLICIT_BIT) or implicit_inside
+            little = not (flags & K.BIG_BIT) or implicit_inside
+
+            def load(row=row) -> Sequence:
+                off = offsets[row]
+                sub = _scan(src.arr, off, off + lengths[row], implicit, little, 0xFFFFFFFF, 1, src.path,
+                            depth_base=0)
+                sub.buf = src.buf
+                seq = Sequence()
+                seq._parent = ds
+                _, _, _, _, _, nx, _ = sub.lists()
+                j = 0
+                while j < sub.n:
+                    seq.append(Dataset._from_source(sub, sub.rows_of_item(j), ds))
+                    j = nx[j]
+                return seq
+        e._seq_loader = load
+        e._parent = ds
+        return e
+
+
+def _table(cap: int) -> tuple:
+    return (np.empty(cap, np.uint32), np.empty(cap, np.uint16), np.empty(cap, np.int64),
+            np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int32),
+            np.empty(cap, np.int16), np.empty(cap, np.uint8))
+
+
+def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, stop_tag: int,
+          root_kind: int, path: str | None, depth_base: int = 0, cap: int | None = None,
+          max_depth: int = MAX_DEPTH, min_tag: int = 0) -> DataSource:
+    if cap is None:
+        cap = max(64, min(4096, (end - start) // 64 + 16))
+    while True:
+        table = _table(cap)
+        warn = np.zeros(2, np.int64)
+        n, status, err_pos, err_tag, stop_pos = K.scan(arr, start, end, implicit, little, stop_tag, min_tag,
+                                                       root_kind, max_depth, warn, *table)
+        if status == 4:
+            cap = min(cap * 4, (end - start) // 8 + 16)
+            continue
+        if status:
+            msg = K.STATUS_MESSAGES.get(status, f"scanner status {status}")
+            if status == 2:
+                # say how long the element claims to be
+                try:
+                    hdr = arr[err_pos:err_pos + 12].tobytes()
+                    msg += f" ({end - err_pos} bytes left)"
+                except Exception:  # noqa: BLE001
+                    pass
+            raise InvalidDicomError(msg, path=path, offset=int(err_pos), tag=int(err_tag) or None)
+        src = DataSource(None, arr, path, table, int(n))
+        src.warnings = []
+        if warn[0]:
+            src.warnings.append(f"{int(warn[0])} item(s) longer than their sequence's length, first at byte "
+                                f"{int(warn[1])}: the sequence length was extended")
+        return src
+
+
+def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
+    """Get (buffer, uint8 array, path) for a path, bytes or binary file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        b = bytes(source) if not isinstance(source, bytes) else source
+        return b, np.frombuffer(b, np.uint8), None
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        try:
+            f = open(path, "rb")
+        except IsADirectoryError:
+            raise InvalidDicomError("is a directory, not a DICOM file (use pacsnb.scan for folders)",
+                                    path=path) from None
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if size >= MMAP_THRESHOLD:
+                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                return mm, np.frombuffer(mm, np.uint8), path
+            b = f.read()
+        return b, np.frombuffer(b, np.uint8), path
+    if hasattr(source, "read"):
+        b = source.read()
+        name = getattr(source, "name", None)
+        return b, np.frombuffer(b, np.uint8), str(name) if isinstance(name, str) else None
+    raise TypeError(f"cannot read DICOM from {type(source).__name__}: give a path, bytes or a binary file")
+
+
+def _looks_explicit(arr: np.ndarray, pos: int, end: int) -> bool:
+    if pos + 6 > end:
+        return False
+    a, b = int(arr[pos + 4]), int(arr[pos + 5])
+    return 65 <= a <= 90 and 65 <= b <= 90 and (chr(a) + chr(b)) in _KNOWN_VRS
+
+
+_KNOWN_VRS = frozenset("AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
+                       "UL UN UR US UT UV".split())
+
+
+def _guess_encoding(arr: np.ndarray, pos: int, end: int) -> tuple[bool, bool]:
+    """(implicit, little) for a data set without meta, from its first element."""
+    if pos + 8 > end:
+        raise InvalidDicomError("too short to hold a DICOM element")
+    g_le = int(arr[pos]) | (int(arr[pos + 1]) << 8)
+    g_be = (int(arr[pos]) << 8) | int(arr[pos + 1])
+    explicit = _looks_explicit(arr, pos, end)
+    if explicit:
+        little = g_le <= g_be or g_le in (0x0008, 0x0002) or g_le < 0x0100
+        if g_be in (0x0008, 0x0002, 0x0010) and g_le not in (0x0008, 0x0002, 0x0010):
+            little = False
+        return False, little
+    return True, True
+
+
+def _is_plausible_first(arr: np.ndarray, pos: int, end: int, implicit: bool, little: bool) -> bool:
+    if pos + 8 > end:
+        return False
+    if implicit:
+        return not _looks_explicit(arr, pos, end)
+    return _looks_explicit(arr, pos, end)
+
+
+def read(source: Union[PathLike, bytes, BinaryIO], *, stop_before_pixels: bool = False,
+         specific_tags: Iterable[TagLike] | None = None, force: bool = False,
+         max_depth: int = MAX_DEPTH) -> Dataset:
+    """Read a DICOM file (Part 10 or a raw data set) into a lazy :class:`Dataset`.
+
+    Parameters
+    ----------
+    source
+        A path, the bytes of a file, or an open binary file.
+    stop_before_pixels
+        Stop at (7FE0,0010) Pixel Data: a fast header-only read.
+    specific_tags
+        Keep only these elements (keywords, tag strings or ints); Specific Character Set is
+        always kept so that text decodes correctly.
+    force
+        Read data without the ``DICM`` prefix and File Meta Information even when it does
+        not look like DICOM (the encoding is guessed from the first element).
+    max_depth
+        Limit on the nesting of sequences.
+
+    Returns
+    -------
+    Dataset
+        With ``file_meta``, ``preamble``, ``filename`` and ``read_transfer_syntax`` set.
+
+    Raises
+    ------
+    InvalidDicomError
+        Naming the file, the byte offset and the element, when the bytes are not valid DICOM.
+
+    Examples
+    --------
+    >>> from pacsnb.samples import write_sample_file
+    >>> ds = read(write_sample_file("/tmp/pacsnb-doc-read2.dcm"))
+    >>> ds.file_meta.TransferSyntaxUID.name
+    'Explicit VR Little Endian'
+    """
+    buf, arr, path = _read_source(source)
+    return _read_array(buf, arr, path, stop_before_pixels=stop_before_pixels,
+                       specific_tags=specific_tags, force=force, max_depth=max_depth)
+
+
+def read_bytes(data: bytes, *, transfer_syntax: str | None = None, **kwargs: Any) -> Dataset:
+    """Read a data set from bytes (a Part 10 file, or a bare data set in ``transfer_syntax``).
+
+    Examples
+    --------
+    >>> read_bytes(b"\\x10\\x00\\x10\\x00\\x04\\x00\\x00\\x00DOE ", transfer_syntax="1.2.840.10008.1.2").PatientName
+    'DOE'
+    """
+    arr = np.frombuffer(data, np.uint8)
+    if transfer_syntax is None:
+        return _read_array(data, arr, None, force=True, **kwargs)
+    return _read_dataset(data, arr, None, 0, len(arr), str(transfer_syntax), **kwargs)
+
+
+def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: bool = False,
+                specific_tags=None, force: bool = False, max_depth: int = MAX_DEPTH) -> Dataset:
+    end = len(arr)
+    preamble = None
+    pos = 0
+    if end >= 132 and arr[128] == 68 and arr[129] == 73 and arr[130] == 67 and arr[131] == 77:  # DICM
+        preamble = bytes(arr[:128])
+        pos = 132
+    elif end >= 4 and arr[0] == 68 and arr[1] == 73 and arr[2] == 67 and arr[3] == 77:
+        pos = 4  # "DICM" without a preamble (seen in the wild)
+    warnings: list[str] = []
+    meta = None
+    ts = None
+    if pos + 8 <= end and arr[pos] == 2 and arr[pos + 1] == 0:
+        meta, pos, meta_warn = _read_meta(buf, arr, pos, end, path)
+        warnings += meta_warn
+        ts = meta.get(0x00020010)
+        if ts is not None:
+            ts = str(ts).strip("\x00 ")
+    elif preamble is None and not force:
+        # no DICM prefix and no meta: accept only if it looks like a data set
+        if end == 0:
+            raise InvalidDicomError("the file is empty", path=path, offset=0)
+        if end < 8 or not _plausible_raw(arr, end):
+            raise InvalidDicomError(
+                "not a DICOM file: no 'DICM' prefix at byte 128 and no data set at the start "
+                "(pass force=True to try anyway)", path=path, offset=0)
+    elif preamble is not None and pos >= end:
+        raise InvalidDicomError("the file ends right after the 'DICM' prefix", path=path, offset=pos)
+    if ts is None:
+        if preamble is not None and meta is None:
+            warnings.append("no File Meta Information after the DICM prefix")
+        if pos >= end:
+            implicit, little = True, True
+        else:
+            implicit, little = _guess_encoding(arr, pos, end)
+        ts = _IMPLICIT_LE if implicit else (_EXPLICIT_LE if little else _EXPLICIT_BE)
+        if meta is not None:
+            warnings.append(f"no Transfer Syntax UID in the file meta: guessed {UID(ts).name}")
+    ds = _read_dataset(buf, arr, path, pos, end, ts, stop_before_pixels=stop_before_pixels,
+                       specific_tags=specific_tags, max_depth=max_depth, warnings=warnings)
+    ds.__dict__["file_meta"] = meta if meta is not None else Dataset()
+    ds.__dict__["preamble"] = preamble
+    ds.__dict__["filename"] = path
+    for w in warnings:
+        log.warning("%s: %s", path or "<bytes>", w)
+    ds.__dict__["read_warnings"] = warnings
+    return ds
+
+
+def _plausible_raw(arr: np.ndarray, end: int) -> bool:
+    g = int(arr[0]) | (int(arr[1]) << 8)
+    g_be = (int(arr[0]) << 8) | int(arr[1])
+    if _looks_explicit(arr, 0, end):
+        return g in (0x0002, 0x0008) or g_be in (0x0002, 0x0008) or g < 0x0100
+    # implicit: group 0008 with a small element and a sane length
+    if g not in (0x0008, 0x0002, 0x0010, 0x0018, 0x0020, 0x0028):
+        return False
+    length = int(arr[4]) | (int(arr[5]) << 8) | (int(arr[6]) << 16) | (int(arr[7]) << 24)
+    return length == 0xFFFFFFFF or 8 + length <= end
+
+
+def _read_meta(buf, arr: np.ndarray, pos: int, end: int, path: str | None):
+    warnings: list[str] = []
+    if not _looks_explicit(arr, pos, end):
+        # some writers put the meta in implicit VR: tolerate it, as others do
+        warnings.append("File Meta Information is not in explicit VR little endian")
+        implicit = True
+    else:
+        implicit = False
+    src = _scan(arr, pos, end, implicit, True, 0x00030000, 0, path, min_tag=0x00020000)
+    src.buf = buf
+    tags = src.tags[: src.n]
+    depths = src.depths[: src.n]
+    idx = np.flatnonzero(depths == 0)
+    rows = dict(zip(tags[idx].tolist(), idx.tolist()))
+    meta = Dataset._from_source(src, rows)
+    stop = int(src.ends[idx[-1]]) if len(idx) else pos
+    if 0x00020000 in rows:
+        try:
+            gl = meta[0x00020000].value
+            expected = int(src.offsets[rows[0x00020000]]) + 4 + int(gl)
+            if isinstance(gl, int) and expected != stop:
+                warnings.append(f"File Meta Information Group Length says {gl} but the group is "
+                                f"{stop - int(src.offsets[rows[0x00020000]]) - 4} bytes long")
+        except Exception:  # noqa: BLE001 - only a consistency warning
+            pass
+    return meta, stop, warnings
+
+
+def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts: str, *,
+                  stop_before_pixels: bool = False, specific_tags=None, max_depth: int = MAX_DEPTH,
+                  warnings: list[str] | None = None, force: bool = False) -> Dataset:
+    if warnings is None:
+        warnings = []
+    if ts in _DEFLATED:
+        buf, arr, end = _inflate(arr, pos, end, path)
+        pos = 0
+        implicit, little = False, True
+    elif ts == _IMPLICIT_LE:
+        implicit, little = True, True
+    elif ts == _EXPLICIT_BE:
+        implicit, little = False, False
+    else:
+        implicit, little = False, True
+        uid = UID(ts)
+        if not uid.is_transfer_syntax and not uid.is_valid:
+            warnings.append(f"Transfer Syntax UID {ts!r} is not a valid UID; reading as explicit VR little endian")
+    # A wrong transfer syntax in the meta is common: check the first element and say so.
+    if pos + 8 <= end and not _is_plausible_first(arr, pos, end, implicit, little):
+        g_imp, g_little = _guess_encoding(arr, pos, end)
+        if (g_imp, g_little) != (implicit, little):
+            warnings.append(
+                f"the data set is not encoded as the meta's transfer syntax {UID(ts).name or ts} says: "
+                f"read as {'implicit' if g_imp else 'explicit'} VR {'little' if g_little else 'big'} endian")
+            implicit, little = g_imp, g_little
+    stop_tag = PIXEL_DATA if stop_before_pixels else 0xFFFFFFFF
+    src = _scan(arr, pos, end, implicit, little, stop_tag, 0, path, max_depth=max_depth)
+    src.buf = buf
+    warnings += src.warnings
+    n = src.n
+    idx = np.flatnonzero(src.depths[:n] == 0)
+    tags = src.tags[idx]
+    rows = dict(zip(tags.tolist(), idx.tolist()))
+    if len(rows) != len(idx):
+        warnings.append("the data set repeats a tag; the last occurrence is kept")
+    if specific_tags is not None:
+        want = {as_tag(t) for t in specific_tags}
+        want.add(0x00080005)
+        rows = {t: r for t, r in rows.items() if t in want}
+    ds = Dataset._from_source(src, rows)
+    ds.__dict__["read_transfer_syntax"] = UID(ts)
+    ds.__dict__["is_little_endian"] = little
+    ds.__dict__["is_implicit_VR"] = implicit
+    return ds
+
+
+def _inflate(arr: np.ndarray, pos: int, end: int, path: str | None):
+    d = zlib.decompressobj(-zlib.MAX_WBITS)
+    data = arr[pos:end].tobytes()
+    out = []
+    total = 0
+    chunk = data
+    try:
+        while chunk:
+            piece = d.decompress(chunk, 1 << 24)
+            out.append(piece)
+            total += len(piece)
+            if total > MAX_INFLATED:
+                raise InvalidDicomError(f"deflated data set inflates to more than {MAX_INFLATED} bytes",
+                                        path=path, offset=pos)
+            chunk = d.unconsumed_tail
+        out.append(d.flush())
+    except zlib.error as exc:
+        raise InvalidDicomError(f"deflated data set is corrupt ({exc})", path=path, offset=pos) from None
+    b = b"".join(out)
+    return b, np.frombuffer(b, np.uint8), len(b)
+
+
+_ = (Path, tag_str)
