@@ -83,7 +83,7 @@ class DataElement:
     @classmethod
     def _lazy(cls, tag: int, vr: str, raw, little: bool, charsets, undefined: bool = False) -> "DataElement":
         e = cls.__new__(cls)
-        e.tag = Tag(tag)
+        e.tag = int.__new__(Tag, tag)
         e.VR = vr
         e._raw = raw
         e._little = little
@@ -465,10 +465,20 @@ class Dataset:
         >>> Dataset().get("PatientName", "unknown")
         'unknown'
         """
-        try:
-            tag = key if type(key) is int else as_tag(key)
-        except DictionaryError:
-            return default
+        if type(key) is str:
+            tag = _dict.tag_for_keyword(key)
+            if tag is None:
+                try:
+                    tag = as_tag(key)
+                except DictionaryError:
+                    return default
+        elif type(key) is int:
+            tag = key
+        else:
+            try:
+                tag = as_tag(key)
+            except DictionaryError:
+                return default
         if tag not in self._dict:
             return default
         return self._get_elem(tag).value

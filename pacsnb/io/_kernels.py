@@ -4,18 +4,18 @@
 rows, one per element, item or encapsulated fragment, nested ones included, so that the
 reader can build a lazy :class:`~pacsnb.dicom.dataset.Dataset` without touching values.
 
-Row arrays (all of capacity ``cap``):
+The table ``tab`` is an int64 array of shape ``(cap, 8)``; its columns (see ``COL_*``):
 
-- ``tags``    uint32: the element tag (items: FFFE,E000)
-- ``vrs``     uint16: the two VR bytes as ``b0 << 8 | b1`` (0 in implicit VR)
-- ``lengths`` int64: the value length, -1 when undefined
-- ``offsets`` int64: byte offset of the value (just after the header)
-- ``ends``    int64: byte offset just after the whole element, its delimiter included
-- ``nexts``   int32: the row after this row's subtree (rows of nested items follow their parent)
-- ``depths``  int16: nesting depth (0 = top level; items of a top-level sequence have 1,
-  their elements 2, ...)
-- ``kinds``   uint8: bits 0-1 the kind (0 element, 1 item, 2 fragment), bit 4 the value is
-  in implicit VR, bit 5 big endian
+- 0 ``tag``: the element tag (items: FFFE,E000)
+- 1 ``vr``: the two VR bytes as ``b0 << 8 | b1`` (0 in implicit VR)
+- 2 ``length``: the value length, -1 when undefined
+- 3 ``offset``: byte offset of the value (just after the header)
+- 4 ``end``: byte offset just after the whole element, its delimiter included
+- 5 ``next``: the row after this row's subtree (rows of nested items follow their parent)
+- 6 ``depth``: nesting depth (0 = top level; items of a top-level sequence have 1, their
+  elements 2, ...)
+- 7 ``kind``: bits 0-1 the kind (0 element, 1 item, 2 fragment), bit 4 the value is in
+  implicit VR, bit 5 big endian
 
 Scanning stops before the first top-level element whose tag is ``>= stop_tag`` or
 ``< min_tag`` (``min_tag``/``stop_tag`` 0x00020000/0x00030000 read the file meta group only).
@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 ELEMENT, ITEM_ROW, FRAGMENT = 0, 1, 2
+COL_TAG, COL_VR, COL_LENGTH, COL_OFFSET, COL_END, COL_NEXT, COL_DEPTH, COL_KIND = range(8)
 IMPLICIT_BIT, BIG_BIT = 16, 32
 
 # container kinds on the stack
@@ -79,9 +80,8 @@ def _is_long_vr(a, b):
 
 
 @njit(cache=True, nogil=True)
-def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn,
-         tags, vrs, lengths, offsets, ends, nexts, depths, kinds):
-    cap = tags.shape[0]
+def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn, tab):
+    cap = tab.shape[0]
     st_kind = np.empty(max_depth + 2, np.int8)
     st_end = np.empty(max_depth + 2, np.int64)      # -1: undefined length
     st_row = np.empty(max_depth + 2, np.int64)      # the row that opened the container (-1 root)
@@ -107,8 +107,8 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             if sp == 0:
                 return n, 0, pos, np.int64(0), pos
             r = st_row[sp]
-            nexts[r] = n
-            ends[r] = pos
+            tab[r, 5] = n
+            tab[r, 4] = pos
             sp -= 1
             continue
         if cend < 0 and pos >= lim:
@@ -131,8 +131,8 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 if sp > 0 and cend < 0:
                     r = st_row[sp]
                     pos += 8
-                    nexts[r] = n
-                    ends[r] = pos
+                    tab[r, 5] = n
+                    tab[r, 4] = pos
                     sp -= 1
                     continue
                 return n, 8, pos, np.int64(tag), pos
@@ -167,12 +167,12 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 flags |= np.uint8(IMPLICIT_BIT)
             if not lt:
                 flags |= np.uint8(BIG_BIT)
-            tags[n] = tag
-            vrs[n] = (vr0 << 8) | vr1
-            lengths[n] = -1 if undefined else length
-            offsets[n] = vpos
-            depths[n] = sp
-            kinds[n] = flags | np.uint8(ELEMENT)
+            tab[n, 0] = tag
+            tab[n, 1] = (vr0 << 8) | vr1
+            tab[n, 2] = -1 if undefined else length
+            tab[n, 3] = vpos
+            tab[n, 6] = sp
+            tab[n, 7] = flags | np.uint8(ELEMENT)
             is_sq = vr0 == 83 and vr1 == 81
             if undefined or is_sq:
                 if sp + 1 > max_depth:
@@ -201,8 +201,8 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 continue
             if vpos + length > lim:
                 return n, 2, pos, np.int64(tag), pos
-            nexts[n] = n + 1
-            ends[n] = vpos + length
+            tab[n, 5] = n + 1
+            tab[n, 4] = vpos + length
             n += 1
             pos = vpos + length
         else:
@@ -212,8 +212,8 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                     return n, 8, pos, np.int64(tag), pos
                 r = st_row[sp]
                 pos += 8
-                nexts[r] = n
-                ends[r] = pos
+                tab[r, 5] = n
+                tab[r, 4] = pos
                 sp -= 1
                 continue
             if tag != np.uint32(0xFFFEE000):
@@ -228,23 +228,23 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 flags |= np.uint8(IMPLICIT_BIT)
             if not lt:
                 flags |= np.uint8(BIG_BIT)
-            tags[n] = tag
-            vrs[n] = 0
-            lengths[n] = -1 if undefined else length
-            offsets[n] = vpos
-            depths[n] = sp
+            tab[n, 0] = tag
+            tab[n, 1] = 0
+            tab[n, 2] = -1 if undefined else length
+            tab[n, 3] = vpos
+            tab[n, 6] = sp
             if kind == _ENCAPS:
                 if undefined:
                     return n, 7, pos, np.int64(tag), pos
                 if vpos + length > lim:
                     return n, 2, pos, np.int64(tag), pos
-                kinds[n] = flags | np.uint8(FRAGMENT)
-                nexts[n] = n + 1
-                ends[n] = vpos + length
+                tab[n, 7] = flags | np.uint8(FRAGMENT)
+                tab[n, 5] = n + 1
+                tab[n, 4] = vpos + length
                 n += 1
                 pos = vpos + length
                 continue
-            kinds[n] = flags | np.uint8(ITEM_ROW)
+            tab[n, 7] = flags | np.uint8(ITEM_ROW)
             if not undefined and vpos + length > lim:
                 # an item longer than its (defined-length) sequence: tolerate it when the
                 # enclosing data still holds it (real files have wrong sequence lengths)

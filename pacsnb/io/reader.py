@@ -67,46 +67,41 @@ class DataSource:
     """The scanned bytes of one data set and its row table; builds elements on demand.
 
     Datasets read from a buffer keep a reference to their source; nested items share it.
+    ``tab`` is the scanner's table (see :mod:`pacsnb.io._kernels`).
     """
 
-    __slots__ = ("buf", "arr", "path", "tags", "vrs", "lengths", "offsets", "ends", "nexts", "depths",
-                 "kinds", "n", "_lists", "warnings")
+    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings")
 
-    def __init__(self, buf, arr: np.ndarray, path: str | None, table: tuple, n: int) -> None:
+    def __init__(self, buf, arr: np.ndarray, path: str | None, tab: np.ndarray, n: int) -> None:
         self.buf = buf
         self.arr = arr
         self.path = path
-        (self.tags, self.vrs, self.lengths, self.offsets, self.ends, self.nexts, self.depths, self.kinds) = table
+        self.tab = tab
         self.n = n
-        self._lists = None
+        self._rows = None
         self.warnings: list[str] = []
 
-    def lists(self):
-        if self._lists is None:
-            n = self.n
-            self._lists = (self.tags[:n].tolist(), self.vrs[:n].tolist(), self.lengths[:n].tolist(),
-                           self.offsets[:n].tolist(), self.ends[:n].tolist(), self.nexts[:n].tolist(),
-                           self.kinds[:n].tolist())
-        return self._lists
+    def rows(self) -> list[list[int]]:
+        """The whole table as Python lists (made once, when nested items are first needed)."""
+        if self._rows is None:
+            self._rows = self.tab[: self.n].tolist()
+        return self._rows
 
     def rows_of_item(self, item_row: int) -> dict[int, int]:
-        tags, _, _, _, _, nexts, _ = self.lists()
-        rows = {}
+        rows = self.rows()
+        out = {}
         k = item_row + 1
-        end = nexts[item_row]
+        end = rows[item_row][5]
         while k < end:
-            rows[tags[k]] = k
-            k = nexts[k]
-        return rows
+            r = rows[k]
+            out[r[0]] = k
+            k = r[5]
+        return out
 
     def element(self, row: int, ds: Dataset) -> DataElement:
-        tags, vrs, lengths, offsets, ends, nexts, kinds = self.lists()
-        tag = tags[row]
-        code = vrs[row]
-        flags = kinds[row]
+        tag, code, length, off, end, _nxt, _depth, flags = (
+            self._rows[row] if self._rows is not None else self.tab[row].tolist())
         little = not (flags & K.BIG_BIT)
-        length = lengths[row]
-        off = offsets[row]
         if code:
             vr = _vr_str(code)
             if vr == "UN" and (tag >> 16) & 1 and 0x10 <= (tag & 0xFFFF) <= 0xFF:
@@ -123,17 +118,14 @@ class DataSource:
                     vr = entry.vr  # known VR for an element written as UN (PS3.5 6.2.2)
                     if vr == "SQ":
                         return self._sequence(row, tag, ds, implicit_inside=True)
-                    if length >= 0 and vr in ("US or SS", "OB or OW"):
-                        vr = "UN"
-                    if vr not in ("SQ",):
-                        little = True
+                    little = True
         else:
             vr = self._implicit_vr(tag, ds, row)
         undefined = length < 0
         if vr == "SQ" or (undefined and tag != PIXEL_DATA):
             return self._sequence(row, tag, ds)
-        if undefined:  # encapsulated pixel data: the item stream, delimiter included
-            raw = self.buf[off:ends[row] - 8]
+        if undefined:  # encapsulated pixel data: the item stream, without the sequence delimiter
+            raw = self.buf[off:end - 8]
             # encapsulated pixel data is OB (PS3.5 A.4), whatever implicit VR would say
             e = DataElement._lazy(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
             e._value = bytes(raw)
@@ -176,78 +168,61 @@ class DataSource:
         return vrs[0] if vrs else "UN"
 
     def _sequence(self, row: int, tag: int, ds: Dataset, implicit_inside: bool = False) -> DataElement:
-        tags, vrs, lengths, offsets, ends, nexts, kinds = self.lists()
-        undefined = lengths[row] < 0
+        rows = self.rows()
+        _, _, length, off, _, nxt, _, flags = rows[row]
+        undefined = length < 0
         e = DataElement._lazy(tag, "SQ", None, True, None, undefined)
-        has_children = nexts[row] > row + 1
         src = self
-        if has_children or undefined or lengths[row] == 0:
+        if nxt > row + 1 or undefined or length == 0:
             def load(row=row) -> Sequence:
                 seq = Sequence()
                 seq._parent = ds
-                _, _, _, _, _, nx, _ = src.lists()
                 j = row + 1
-                while j < nx[row]:
-                    item = Dataset._from_source(src, src.rows_of_item(j), ds)
-                    seq.append(item)
-                    j = nx[j]
+                while j < nxt:
+                    seq.append(Dataset._from_source(src, src.rows_of_item(j), ds))
+                    j = rows[j][5]
                 return seq
         else:
             # a defined-length sequence the scanner could not recognise (implicit VR, or UN
             # known to be SQ): scan its value now as a run of items
-            flags = kinds[row]
             implicit = bool(flags & K.IMPLICIT_BIT) or implicit_inside
             little = not (flags & K.BIG_BIT) or implicit_inside
 
             def load(row=row) -> Sequence:
-                off = offsets[row]
-                sub = _scan(src.arr, off, off + lengths[row], implicit, little, 0xFFFFFFFF, 1, src.path,
-                            depth_base=0)
+                sub = _scan(src.arr, off, off + length, implicit, little, 0xFFFFFFFF, 1, src.path)
                 sub.buf = src.buf
                 seq = Sequence()
                 seq._parent = ds
-                _, _, _, _, _, nx, _ = sub.lists()
+                sub_rows = sub.rows()
                 j = 0
                 while j < sub.n:
                     seq.append(Dataset._from_source(sub, sub.rows_of_item(j), ds))
-                    j = nx[j]
+                    j = sub_rows[j][5]
                 return seq
         e._seq_loader = load
         e._parent = ds
         return e
 
 
-def _table(cap: int) -> tuple:
-    return (np.empty(cap, np.uint32), np.empty(cap, np.uint16), np.empty(cap, np.int64),
-            np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int32),
-            np.empty(cap, np.int16), np.empty(cap, np.uint8))
-
-
 def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, stop_tag: int,
-          root_kind: int, path: str | None, depth_base: int = 0, cap: int | None = None,
+          root_kind: int, path: str | None, cap: int | None = None,
           max_depth: int = MAX_DEPTH, min_tag: int = 0) -> DataSource:
     if cap is None:
-        cap = max(64, min(4096, (end - start) // 64 + 16))
+        cap = max(64, min(4096, (end - start) // 48 + 16))
     while True:
-        table = _table(cap)
+        tab = np.empty((cap, 8), np.int64)
         warn = np.zeros(2, np.int64)
         n, status, err_pos, err_tag, stop_pos = K.scan(arr, start, end, implicit, little, stop_tag, min_tag,
-                                                       root_kind, max_depth, warn, *table)
+                                                       root_kind, max_depth, warn, tab)
         if status == 4:
             cap = min(cap * 4, (end - start) // 8 + 16)
             continue
         if status:
             msg = K.STATUS_MESSAGES.get(status, f"scanner status {status}")
             if status == 2:
-                # say how long the element claims to be
-                try:
-                    hdr = arr[err_pos:err_pos + 12].tobytes()
-                    msg += f" ({end - err_pos} bytes left)"
-                except Exception:  # noqa: BLE001
-                    pass
+                msg += f" ({end - err_pos} bytes left)"
             raise InvalidDicomError(msg, path=path, offset=int(err_pos), tag=int(err_tag) or None)
-        src = DataSource(None, arr, path, table, int(n))
-        src.warnings = []
+        src = DataSource(None, arr, path, tab, int(n))
         if warn[0]:
             src.warnings.append(f"{int(warn[0])} item(s) longer than their sequence's length, first at byte "
                                 f"{int(warn[1])}: the sequence length was extended")
@@ -442,19 +417,18 @@ def _read_meta(buf, arr: np.ndarray, pos: int, end: int, path: str | None):
         implicit = False
     src = _scan(arr, pos, end, implicit, True, 0x00030000, 0, path, min_tag=0x00020000)
     src.buf = buf
-    tags = src.tags[: src.n]
-    depths = src.depths[: src.n]
-    idx = np.flatnonzero(depths == 0)
-    rows = dict(zip(tags[idx].tolist(), idx.tolist()))
+    tab = src.tab[: src.n]
+    idx = np.flatnonzero(tab[:, K.COL_DEPTH] == 0)
+    rows = dict(zip(tab[idx, K.COL_TAG].tolist(), idx.tolist()))
     meta = Dataset._from_source(src, rows)
-    stop = int(src.ends[idx[-1]]) if len(idx) else pos
+    stop = int(tab[idx[-1], K.COL_END]) if len(idx) else pos
     if 0x00020000 in rows:
         try:
             gl = meta[0x00020000].value
-            expected = int(src.offsets[rows[0x00020000]]) + 4 + int(gl)
-            if isinstance(gl, int) and expected != stop:
+            gl_off = int(tab[rows[0x00020000], K.COL_OFFSET])
+            if isinstance(gl, int) and gl_off + 4 + gl != stop:
                 warnings.append(f"File Meta Information Group Length says {gl} but the group is "
-                                f"{stop - int(src.offsets[rows[0x00020000]]) - 4} bytes long")
+                                f"{stop - gl_off - 4} bytes long")
         except Exception:  # noqa: BLE001 - only a consistency warning
             pass
     return meta, stop, warnings
@@ -490,10 +464,9 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
     src = _scan(arr, pos, end, implicit, little, stop_tag, 0, path, max_depth=max_depth)
     src.buf = buf
     warnings += src.warnings
-    n = src.n
-    idx = np.flatnonzero(src.depths[:n] == 0)
-    tags = src.tags[idx]
-    rows = dict(zip(tags.tolist(), idx.tolist()))
+    tab = src.tab[: src.n]
+    idx = np.flatnonzero(tab[:, K.COL_DEPTH] == 0)
+    rows = dict(zip(tab[idx, K.COL_TAG].tolist(), idx.tolist()))
     if len(rows) != len(idx):
         warnings.append("the data set repeats a tag; the last occurrence is kept")
     if specific_tags is not None:
