@@ -104,11 +104,11 @@ _REPLACEMENT = "\ufffd"
 class _Element:
     """One graphic character set as it is designated to G0 or G1 (PS3.3 C.12-3/C.12-4).
 
-    ``gl`` / ``gr`` are 128-character charmap decoding tables for single-byte sets
-    (bytes 0x00-0x7F for a G0 set, 0x80-0xFF for a G1 set).  Two-byte sets have ``pairs``
-    (GL pair as an int ``(b1 << 8) | b2`` -> character).  ``encoding`` maps a character
-    to the bytes that represent it in this element (high bit set for G1).  Tables are
-    built on first use.
+    A single-byte set has ``half``, the 128-character charmap decoding table of its half
+    of the 8-bit code table (bytes 0x00-0x7F for a G0 set, 0x80-0xFF for a G1 set); a
+    two-byte set has ``pairs`` (GL pair as an int ``(b1 << 8) | b2`` -> character, the
+    high bits of GR bytes masked off).  ``encoding`` maps a character to the bytes that
+    represent it in this element (high bit set for G1).  Tables are built on first use.
     """
 
     __slots__ = ("name", "term", "area", "width", "escape", "_build", "_tables")
@@ -442,8 +442,9 @@ class _Context:
 
     def __init__(self, terms: tuple[str, ...]) -> None:
         self.terms = terms
-        self.label = ("the default repertoire (ISO-IR 6)" if terms == ("",)
-                      else repr("\\".join(terms)))
+        self.label = ("the default repertoire (ISO-IR 6; no Specific Character Set)"
+                      if terms == ("",) else
+                      "Specific Character Set " + repr("\\".join(terms)))
         infos = [_TERMS[t] for t in terms]
         self.codec = None
         self.table = None
@@ -522,7 +523,7 @@ class _Problems:
         b = raw[pos] if pos < len(raw) else None
         what = f"byte 0x{b:02X}" if b is not None else "end of value"
         msg = (f"cannot decode {what} at position {pos} of a {self.vr} value with "
-               f"Specific Character Set {self.ctx.label}: {why}")
+               f"{self.ctx.label}: {why}")
         if self.strict:
             raise CharsetError(msg + "; check Specific Character Set (0008,0005) of the "
                                "data set")
@@ -601,6 +602,7 @@ _DELIMS_DECODE = {
     "other": re.compile(rb"[" + _C0 + rb"\\]"),
 }
 _ESC_SEQ = re.compile(rb"\x1b[\x20-\x2f]*[\x30-\x7e]")
+_KNOWN_ESC = re.compile(b"|".join(re.escape(e) for e in sorted(_BY_ESCAPE)))
 
 
 def _vr_class(vr: str) -> str:
@@ -655,8 +657,8 @@ def _decode_2022(raw: bytes, ctx: _Context, vr: str, probs: _Problems) -> str:
             g1 = last_g1 = el
         pos = m.end()
     if undeclared:
-        logger.warning("escape sequence(s) for %s found in a %s value although Specific "
-                       "Character Set is %s; decoded anyway",
+        logger.warning("escape sequence(s) for %s found in a %s value although %s does "
+                       "not declare them; decoded anyway",
                        ", ".join(sorted(el.term for el in undeclared)), vr, ctx.label)
     return "".join(out)
 
@@ -714,11 +716,10 @@ def decode_text(raw: bytes, charsets: Sequence[str] | str | None, vr: str = "LO"
         except UnicodeDecodeError as exc:
             probs.add(raw, exc.start, f"not valid {_TERMS[ctx.terms[0]].term}")
             text = raw.decode(ctx.codec, "replace")
-    elif ctx.mode == "single" and b"\x1b" not in raw:
+    elif ctx.mode == "single" and (b"\x1b" not in raw or not _KNOWN_ESC.search(raw)):
         text = _charmap(raw, 0, len(raw), ctx.table, probs,
-                        "not a character of " + ctx.label if ctx.terms != ("",) else
-                        "not a character of the default repertoire (ISO-IR 6); the data "
-                        "set may lack its Specific Character Set")
+                        "undefined in that character set" if ctx.terms != ("",) else
+                        "only ASCII is defined there")
     else:
         text = _decode_2022(raw, ctx.alt or ctx, vr, probs)
     probs.report()
@@ -749,7 +750,7 @@ def _cannot_encode(text: str, pos: int, ctx: _Context) -> CharsetError:
             "; set Specific Character Set (0008,0005) to 'ISO_IR 192' (UTF-8), which "
             "can encode every character")
     return CharsetError(f"cannot encode character {ch!r} (U+{ord(ch):04X}) at position "
-                        f"{pos} with Specific Character Set {ctx.label}{hint}")
+                        f"{pos} with {ctx.label}{hint}")
 
 
 def _encode_2022(text: str, ctx: _Context, vr: str) -> bytes:

@@ -200,8 +200,8 @@ def encode_value(vr: str, value, little: bool = True, charsets: tuple[str, ...] 
 
     Examples
     --------
-    >>> encode_value("CS", ["ORIGINAL", "PRIMARY"])
-    b'ORIGINAL\\\\PRIMARY '
+    >>> encode_value("CS", ["ORIGINAL", "PRIMARY", "AX"])
+    b'ORIGINAL\\\\PRIMARY\\\\AX '
     >>> encode_value("FL", [1.0, 2.0], little=False)
     b'?\\x80\\x00\\x00@\\x00\\x00\\x00'
     """

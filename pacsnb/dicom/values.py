@@ -44,7 +44,7 @@ import decimal as _decimal
 import logging
 import math
 import operator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from pacsnb.errors import DicomValueError
 
@@ -72,8 +72,6 @@ _log = logging.getLogger(__name__)
 
 _IS_MIN = -(2**31)
 _IS_MAX = 2**31 - 1
-
-_DATE_PRECISIONS = ("year", "month", "day", "hour", "minute", "second")
 
 
 def _digits(s: str) -> bool:
@@ -141,7 +139,7 @@ class PersonName(str):
     >>> PersonName("Wang^XiaoDong=王^小東=").components
     ('Wang^XiaoDong', '王^小東')
     >>> PersonName.from_parts("Doe", "John", ideographic="ドウ^ジョン")
-    PersonName('Doe^John=ドウ^ジョン')
+    'Doe^John=ドウ^ジョン'
     """
 
     __slots__ = ()
@@ -153,11 +151,8 @@ class PersonName(str):
             f"a PersonName is built from decoded text, not {type(value).__name__} ({value!r}); "
             "decode PN bytes with the Specific Character Set first")
 
-    def __repr__(self) -> str:
-        return f"PersonName({str.__str__(self)!r})"
-
     def __reduce__(self):
-        return (PersonName, (str.__str__(self),))
+        return (type(self), (str.__str__(self),))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("PersonName values are immutable")
@@ -274,10 +269,11 @@ class PersonName(str):
 
         Examples
         --------
-        >>> PersonName.from_parts("Morrison-Jones", "Susan", name_suffix="Ph.D.")
-        PersonName('Morrison-Jones^Susan^^^Ph.D.')
+        >>> pn = PersonName.from_parts("Morrison-Jones", "Susan", name_suffix="Ph.D.")
+        >>> type(pn).__name__, pn
+        ('PersonName', 'Morrison-Jones^Susan^^^Ph.D.')
         >>> PersonName.from_parts(ideographic=("山田", "太郎"))
-        PersonName('=山田^太郎')
+        '=山田^太郎'
         """
         groups = [_group_from_components(
             (family_name, given_name, middle_name, name_prefix, name_suffix), "alphabetic")]
@@ -497,14 +493,13 @@ def _dt_range_split(t: str) -> tuple[str, str] | None:
 
 _PRECISIONS = ("year", "month", "day", "hour", "minute", "second", "fraction")
 
+_DateOrTime = _dt.date | _dt.time  # datetime.datetime is a date
+
 
 class _DateTimeText(str):
     """Shared behaviour of DA, TM and DT: the exact text plus lazily parsed meaning."""
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str.__str__(self)!r})"
 
     def __reduce__(self):
         return (type(self), (str.__str__(self),))
@@ -529,7 +524,7 @@ class _DateTimeText(str):
         return self._split(self._text()) is not None
 
     @property
-    def bounds(self):
+    def bounds(self) -> tuple[Self | None, Self | None] | None:
         """The two ends of a range as values of this type (``None`` for an open end).
 
         ``None`` if the value is not a range.
@@ -541,7 +536,7 @@ class _DateTimeText(str):
         return tuple(cls(p) if p else None for p in parts)
 
     @property
-    def range(self):
+    def range(self) -> tuple[_DateOrTime | None, _DateOrTime | None] | None:
         """``(start, end)`` of a range as date/time objects (``None`` for an open end).
 
         An end whose text cannot be parsed is ``None`` too; see :attr:`bounds` for the
@@ -559,8 +554,12 @@ class _DateTimeText(str):
         return self._parse(t)
 
     @property
-    def value(self):
-        """The value as a :mod:`datetime` object; ``None`` if empty, a range or invalid."""
+    def value(self) -> _DateOrTime | None:
+        """The value as a :mod:`datetime` object; ``None`` if empty, a range or invalid.
+
+        A :class:`datetime.date` for DA, :class:`datetime.time` for TM and
+        :class:`datetime.datetime` for DT (aware when the text has a UTC offset).
+        """
         r = self._single()
         return None if r is None else r[0]
 
@@ -711,7 +710,7 @@ class DA(_DateTimeText):
     --------
     >>> import datetime
     >>> DA(datetime.date(2024, 2, 29))
-    DA('20240229')
+    '20240229'
     >>> DA("1993.08.22").value
     datetime.date(1993, 8, 22)
     >>> DA("-20240101").range
@@ -753,7 +752,7 @@ class TM(_DateTimeText):
     --------
     >>> import datetime
     >>> TM(datetime.time(7, 9, 7, 70500))
-    TM('070907.070500')
+    '070907.070500'
     >>> TM("070907.0705").value
     datetime.time(7, 9, 7, 70500)
     >>> TM("10").value, TM("10").precision
@@ -809,7 +808,7 @@ class DT(_DateTimeText):
     (False, True)
     >>> import datetime
     >>> DT(datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc))
-    DT('20240506070809+0000')
+    '20240506070809+0000'
     """
 
     __slots__ = ()
@@ -859,8 +858,8 @@ class IS(int):
     logged warning. From a number, a value that is not integral or out of range raises
     :class:`~pacsnb.errors.DicomValueError`.
 
-    ``original`` is the exact text (``None`` if built from a number); ``str()`` gives it
-    back, else the canonical decimal form. Arithmetic gives plain ``int``.
+    ``original`` is the exact text (``None`` if built from a number); ``str()`` and
+    ``repr()`` give it back, else the canonical decimal form. Arithmetic gives plain ``int``.
 
     Parameters
     ----------
@@ -916,9 +915,8 @@ class IS(int):
         o = self.original
         return o if o is not None else int.__repr__(self)
 
-    def __repr__(self) -> str:
-        o = self.original
-        return f"IS({o!r})" if o is not None else f"IS({int.__repr__(self)})"
+    def __repr__(self) -> str:  # the DICOM text, as for the str-based value types
+        return repr(self.__str__())
 
     def __format__(self, spec: str) -> str:
         return str(self) if not spec else int.__format__(int(self), spec)
@@ -974,8 +972,8 @@ class DS(float):
     warning. From a number (``float``, ``int``, ``Decimal``, numpy scalar), NaN and
     infinity raise.
 
-    ``original`` is the exact text (``None`` if built from a number); ``str()`` gives it
-    back, else :func:`format_ds` of the number (at most 16 characters).
+    ``original`` is the exact text (``None`` if built from a number); ``str()`` and
+    ``repr()`` give it back, else :func:`format_ds` of the number (at most 16 characters).
 
     Raises
     ------
@@ -1034,9 +1032,8 @@ class DS(float):
         o = self.original
         return o if o is not None else format_ds(self)
 
-    def __repr__(self) -> str:
-        o = self.original
-        return f"DS({o!r})" if o is not None else f"DS({float.__repr__(self)})"
+    def __repr__(self) -> str:  # the DICOM text, as for the str-based value types
+        return repr(self.__str__())
 
     def __format__(self, spec: str) -> str:
         return str(self) if not spec else float.__format__(float(self), spec)
@@ -1097,7 +1094,8 @@ def _ds_candidates(f: float, p: int) -> tuple[str, str]:
 def format_ds(x: float) -> str:
     """The shortest DS text (at most 16 characters) for a number, as exact as 16 allow.
 
-    ``repr(x)`` is used when it fits (it is the shortest text that reads back exactly).
+    ``repr(x)`` is used when it fits (it is the shortest text that reads back exactly),
+    without a trailing ``.0`` (``5.0`` is written ``"5"``).
     Otherwise the number is rounded to the most significant digits that fit, in fixed
     point or exponent form (``e`` without ``+`` or leading zeros to save room), whichever
     keeps more digits, the shorter on a tie.
@@ -1109,8 +1107,8 @@ def format_ds(x: float) -> str:
 
     Examples
     --------
-    >>> format_ds(0.5), format_ds(1e20), format_ds(2 / 3)
-    ('0.5', '1e+20', '0.66666666666667')
+    >>> format_ds(0.5), format_ds(-3.0), format_ds(1e20), format_ds(2 / 3)
+    ('0.5', '-3', '1e+20', '0.66666666666667')
     >>> format_ds(-1.2345678901234567e-100)
     '-1.23456789e-100'
     """
@@ -1121,6 +1119,8 @@ def format_ds(x: float) -> str:
     if not math.isfinite(f):
         raise DicomValueError(f"a DS value cannot be {f!r}: a Decimal String holds finite numbers only")
     s = repr(f)
+    if s.endswith(".0"):  # 5.0 -> "5": shorter, and as exact
+        s = s[:-2]
     if len(s) <= 16:
         return s
     # Significant digits of the shortest exact text: no form with more can do better.
