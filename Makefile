@@ -18,7 +18,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pacsnb.demo demo-output
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests pacsnb notebooks --doctest-modules --nbval -p no:cacheprovider
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

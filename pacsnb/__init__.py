@@ -16,6 +16,8 @@ from pacsnb._version import __version__
 from pacsnb.dicom import DataElement, Dataset, Sequence, Tag, UID, generate_uid
 from pacsnb.errors import InvalidDicomError, PacsnbError
 from pacsnb.io import read, read_bytes, write
+import pacsnb.pixels  # registers Dataset.pixel_array
+from pacsnb.pixels import pixel_array
 
 __all__ = ["__version__", "read", "read_bytes", "write", "Dataset", "DataElement", "Sequence", "Tag", "UID",
            "generate_uid", "PacsnbError", "InvalidDicomError"]

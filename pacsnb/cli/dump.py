@@ -47,15 +47,25 @@ def iter_files(paths: list[str], recursive: bool) -> Iterator[str]:
             yield p
 
 
+def _with_path(exc: Exception, path: str) -> str:
+    """The error message, naming the file once."""
+    msg = str(exc)
+    return msg if path in msg else f"{path}: {msg}"
+
+
 def run_dump(args: argparse.Namespace) -> int:
-    tags = [as_tag(t) for t in args.tags] if args.tags else None
+    try:
+        tags = [as_tag(t) for t in args.tags] if args.tags else None
+    except PacsnbError as exc:
+        print(f"E: {exc}", file=sys.stderr)
+        return 2
     status = 0
     files = list(iter_files(args.paths, args.recursive))
     for path in files:
         try:
             ds = read(path, stop_before_pixels=args.no_pixels)
         except (PacsnbError, OSError) as exc:
-            print(f"E: {path}: {exc}", file=sys.stderr)
+            print(f"E: {_with_path(exc, path)}", file=sys.stderr)
             status = 1
             continue
         if len(files) > 1:
@@ -94,7 +104,7 @@ def run_info(args: argparse.Namespace) -> int:
         try:
             ds = read(path, stop_before_pixels=True)
         except (PacsnbError, OSError) as exc:
-            print(f"E: {path}: {exc}", file=sys.stderr)
+            print(f"E: {_with_path(exc, path)}", file=sys.stderr)
             status = 1
             continue
         ts = ds.read_transfer_syntax

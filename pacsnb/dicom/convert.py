@@ -288,13 +288,12 @@ def coerce_value(vr: str, value):
     if vr in NUMERIC_VRS:
         if isinstance(value, (bytes, bytearray, memoryview)):
             return decode_value(vr, bytes(value), True)
-        arr = np.asarray(value)
-        if arr.ndim == 0:
-            return arr.item()
+        arr = _checked_numbers(vr, value)
+        if arr.size == 0:
+            return None
         if arr.size == 1:
             return arr.ravel()[0].item()
-        out = np.ascontiguousarray(arr.ravel(), dtype=NUMPY_DTYPES[vr])
-        return out
+        return np.ascontiguousarray(arr.ravel())
     if vr in BULK_VRS:
         if isinstance(value, (bytes, bytearray, memoryview)):
             b = bytes(value)
@@ -313,6 +312,31 @@ def coerce_value(vr: str, value):
             return value.tobytes()
         return bytes(value)
     return value
+
+
+def _checked_numbers(vr: str, value) -> np.ndarray:
+    """``value`` as an array of the VR's dtype, refusing what the VR cannot hold exactly."""
+    dt = np.dtype(NUMPY_DTYPES[vr])
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind in "USO":
+            arr = np.asarray(arr, dtype=np.float64 if dt.kind == "f" else object)
+            if dt.kind != "f":
+                arr = np.asarray([int(x) if float(x) == int(float(x)) else float(x) for x in arr.ravel()])
+    except (TypeError, ValueError):
+        raise DicomValueError(f"{vr} needs numbers; got {value!r}") from None
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iuf":
+        raise DicomValueError(f"{vr} needs numbers; got {value!r}")
+    if dt.kind in "iu":
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise DicomValueError(f"{vr} holds integers; {value!r} is not integral")
+        info = np.iinfo(dt)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            raise DicomValueError(f"{value!r} does not fit in {vr} ({info.min}..{info.max})")
+    return arr.astype(dt)
 
 
 def _coerce_one(vr: str, v):

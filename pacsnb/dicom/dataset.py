@@ -33,8 +33,8 @@ from pacsnb.dicom import dictionary as _dict
 from pacsnb.dicom.charset import normalize_charsets
 from pacsnb.dicom.convert import MultiValue, coerce_value, decode_value, value_multiplicity
 from pacsnb.dicom.tag import Tag, TagLike, as_tag, tag_str
-from pacsnb.dicom.vr import CHARSET_VRS, TEXT_VRS
-from pacsnb.errors import DictionaryError, PacsnbError
+from pacsnb.dicom.vr import ALL_VRS, BULK_VRS, CHARSET_VRS, TEXT_VRS
+from pacsnb.errors import DicomValueError, DictionaryError, PacsnbError
 
 __all__ = ["DataElement", "Dataset", "Sequence", "PrivateBlock", "register_dataset_property"]
 
@@ -68,6 +68,8 @@ class DataElement:
     def __init__(self, tag: TagLike, VR: str, value: Any = None, *, raw=None, little: bool = True,
                  charsets: tuple[str, ...] | None = None, undefined_length: bool = False) -> None:
         self.tag = Tag(tag) if type(tag) is not Tag else tag
+        if VR not in ALL_VRS:
+            raise DicomValueError(f"{VR!r} is not a DICOM VR (PS3.5 6.2): use one of {', '.join(sorted(ALL_VRS))}")
         self.VR = VR
         self._raw = raw
         self._little = little
@@ -159,7 +161,12 @@ class DataElement:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DataElement):
             return NotImplemented
-        return self.tag == other.tag and self.VR == other.VR and _values_equal(self.value, other.value)
+        if self.tag != other.tag:
+            return False
+        if self.VR in _BYTES_VRS and other.VR in _BYTES_VRS:
+            # OB/OW/UN hold bytes; the numpy view (uint8 or uint16) depends on how they were read
+            return _as_bytes(self.value) == _as_bytes(other.value)
+        return self.VR == other.VR and _values_equal(self.value, other.value)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -179,6 +186,17 @@ class DataElement:
             v = v.copy() if v.flags.writeable else v
         e._value = v
         return e
+
+
+_BYTES_VRS = frozenset({"OB", "OW", "UN"})
+
+
+def _as_bytes(v: Any) -> bytes:
+    if v is None:
+        return b""
+    if isinstance(v, np.ndarray):
+        return np.ascontiguousarray(v).tobytes()
+    return bytes(v)
 
 
 def _coerce(vr: str, value: Any) -> Any:
@@ -341,12 +359,13 @@ class Dataset:
         return e
 
     def _charsets(self) -> tuple[str, ...]:
+        """The Specific Character Set in force: this data set's own, else its parent's."""
         cs = self._cs_cache
         if cs is None:
             if 0x00080005 in self._dict:
                 cs = normalize_charsets(self._get_elem(0x00080005).value)
             elif self._parent is not None:
-                cs = self._parent._charsets()
+                return self._parent._charsets()  # not cached: the parent's may change
             else:
                 cs = ()
             self.__dict__["_cs_cache"] = cs
@@ -354,7 +373,7 @@ class Dataset:
 
     # -- mapping ---------------------------------------------------------------------------
     def __getitem__(self, key: TagLike) -> DataElement:
-        tag = key if type(key) is int else as_tag(key)
+        tag = key if (type(key) is int and 0 <= key <= 0xFFFFFFFF) else as_tag(key)
         try:
             return self._get_elem(tag)
         except KeyError:
@@ -367,6 +386,8 @@ class Dataset:
                 raise ValueError(f"element tag {value.tag} does not match the key {tag_str(tag)}")
             self.add(value)
             return
+        if tag == 0x00080005:
+            self._decode_text_before_charset_change()
         if tag in self._dict:
             e = self._get_elem(tag)
             e.value = value
@@ -393,8 +414,20 @@ class Dataset:
     def _reset_charsets(self) -> None:
         self.__dict__["_cs_cache"] = None
 
+    def _decode_text_before_charset_change(self) -> None:
+        # Text read from a file is decoded lazily with the character set in force; decode
+        # it now, before (0008,0005) changes, so that it keeps its meaning (and the writer
+        # re-encodes it in the new character set).
+        def force(d: "Dataset", e: DataElement) -> None:
+            if e.VR in CHARSET_VRS and e._value is _UNSET:
+                e.value  # noqa: B018 - decode now
+
+        self.walk(force)
+
     def __delitem__(self, key: TagLike) -> None:
         tag = as_tag(key)
+        if tag == 0x00080005 and tag in self._dict:
+            self._decode_text_before_charset_change()
         try:
             del self._dict[tag]
         except KeyError:
@@ -440,6 +473,8 @@ class Dataset:
             v._parent = self
             for it in v:
                 it.__dict__["_parent"] = self
+        if element.tag == 0x00080005:
+            self._decode_text_before_charset_change()
         self._dict[int(element.tag)] = element
         if element.tag == 0x00080005:
             self._reset_charsets()
@@ -784,18 +819,22 @@ def _short_value(e: DataElement, limit: int = 64) -> str:
     vr = e.VR
     if vr == "SQ":
         return f"(Sequence with {len(v)} item{'s' if len(v) != 1 else ''})"
+    if v is None or (isinstance(v, (str, bytes, list)) and len(v) == 0) or (
+            isinstance(v, np.ndarray) and v.size == 0):
+        return "(no value available)"
     if isinstance(v, np.ndarray):
-        if vr in ("OB", "OW", "OF", "OD", "OL", "OV"):
+        if vr in BULK_VRS:
             if v.size > 8:
                 return f"({v.dtype.name} array of {v.size} values, {v.nbytes} bytes)"
+            if vr in ("OB", "OW", "OL", "OV"):
+                width = 2 * v.dtype.itemsize
+                return "\\".join(f"{int(x):0{width}x}" for x in v.tolist())
         s = "\\".join(str(x) for x in v.tolist()[:16]) + ("..." if v.size > 16 else "")
         return s
     if isinstance(v, bytes):
         if len(v) > 16:
             return f"({len(v)} bytes)"
-        return v.hex(" ")
-    if v is None:
-        return "(no value available)"
+        return "\\".join(f"{b:02x}" for b in v)
     if vr in TEXT_VRS:
         if isinstance(v, list):
             s = "\\".join(str(x) for x in v)
@@ -823,7 +862,10 @@ def _length_of(e: DataElement) -> int:
     try:
         from pacsnb.dicom.convert import encode_value
 
-        return len(encode_value(e.VR, e.value, True, None if e.VR not in CHARSET_VRS else ("ISO_IR 192",)))
+        cs = None
+        if e.VR in CHARSET_VRS:
+            cs = e._parent._charsets() if e._parent is not None else ()
+        return len(encode_value(e.VR, e.value, True, cs))
     except Exception:  # noqa: BLE001 - display only
         return -1
 

@@ -266,10 +266,11 @@ _KNOWN_VRS = frozenset("AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN
                        "UL UN UR US UT UV".split())
 
 
-def _guess_encoding(arr: np.ndarray, pos: int, end: int) -> tuple[bool, bool]:
+def _guess_encoding(arr: np.ndarray, pos: int, end: int, path: str | None = None) -> tuple[bool, bool]:
     """(implicit, little) for a data set without meta, from its first element."""
     if pos + 8 > end:
-        raise InvalidDicomError("too short to hold a DICOM element")
+        raise InvalidDicomError(f"the data ends {end - pos} bytes after the start of the data set, too short "
+                                "to hold an element (file truncated?)", path=path, offset=pos)
     g_le = int(arr[pos]) | (int(arr[pos + 1]) << 8)
     g_be = (int(arr[pos]) << 8) | int(arr[pos + 1])
     explicit = _looks_explicit(arr, pos, end)
@@ -380,7 +381,7 @@ def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: b
         if pos >= end:
             implicit, little = True, True
         else:
-            implicit, little = _guess_encoding(arr, pos, end)
+            implicit, little = _guess_encoding(arr, pos, end, path)
         ts = _IMPLICIT_LE if implicit else (_EXPLICIT_LE if little else _EXPLICIT_BE)
         if meta is not None:
             warnings.append(f"no Transfer Syntax UID in the file meta: guessed {UID(ts).name}")
@@ -454,7 +455,7 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
             warnings.append(f"Transfer Syntax UID {ts!r} is not a valid UID; reading as explicit VR little endian")
     # A wrong transfer syntax in the meta is common: check the first element and say so.
     if pos + 8 <= end and not _is_plausible_first(arr, pos, end, implicit, little):
-        g_imp, g_little = _guess_encoding(arr, pos, end)
+        g_imp, g_little = _guess_encoding(arr, pos, end, path)
         if (g_imp, g_little) != (implicit, little):
             warnings.append(
                 f"the data set is not encoded as the meta's transfer syntax {UID(ts).name or ts} says: "

@@ -1,0 +1,29 @@
+"""Pixels: frames of Pixel Data to numpy arrays.
+
+This first piece reads native (uncompressed) Pixel Data, Float Pixel Data and Double Float
+Pixel Data into arrays of stored values (see :func:`pixel_array`). Codecs for encapsulated
+data, the Modality and VOI LUTs, photometric conversions and geometry come with the
+pixel-data issue.
+
+Importing this package registers ``Dataset.pixel_array`` (all frames, as
+``pixel_array(ds)``).
+
+Examples
+--------
+>>> import numpy as np
+>>> import pacsnb.pixels
+>>> from pacsnb.dicom import Dataset
+>>> ds = Dataset()
+>>> ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated, ds.PixelRepresentation = 2, 2, 1, 8, 0
+>>> ds.PixelData = bytes([1, 2, 3, 4])
+>>> ds.pixel_array
+array([[1, 2],
+       [3, 4]], dtype=uint8)
+"""
+from pacsnb.dicom.dataset import register_dataset_property
+from pacsnb.pixels.array import (FrameIndexError, NoPixelDataError, PixelFormat, pixel_array,
+                                 pixel_format)
+
+__all__ = ["pixel_array", "pixel_format", "PixelFormat", "NoPixelDataError", "FrameIndexError"]
+
+register_dataset_property("pixel_array", lambda ds: pixel_array(ds))
