@@ -84,19 +84,33 @@ def _strip(vr: str, s: str) -> str:
 
 def decode_text(vr: str, raw, charsets: tuple[str, ...] | None = None):
     """Decode the value of a text VR; see :func:`decode_value`."""
-    b = bytes(raw)
-    if vr in CHARSET_VRS and charsets:
-        s = _charset.decode_text(b, charsets, vr)
-    else:
-        try:
-            s = b.decode("ascii")
-        except UnicodeDecodeError:
+    b = raw if type(raw) is bytes else bytes(raw)
+    try:
+        # ASCII bytes without ESC mean the same in every character set pacsnb supports
+        s = b.decode("ascii")
+        if "\x1b" in s and charsets and vr in CHARSET_VRS:
+            s = _charset.decode_text(b, charsets, vr)
+    except UnicodeDecodeError:
+        if charsets and vr in CHARSET_VRS:
+            s = _charset.decode_text(b, charsets, vr)
+        else:
             s = b.decode("latin-1")
     if vr in SINGLE_VALUE_TEXT_VRS:
         return _convert_text(vr, s.rstrip(" \x00"))
+    typ = _TEXT_TYPES.get(vr)
+    strip = str.strip if vr in _STRIP_BOTH else str.rstrip
     if "\\" not in s:
-        return _convert_text(vr, _strip(vr, s))
-    return MultiValue(_convert_text(vr, _strip(vr, p)) for p in s.split("\\"))
+        s = strip(s, " \x00")
+        if typ is None:
+            return s
+        if typ is IS or typ is DS:
+            return _convert_text(vr, s)
+        return typ(s)
+    if typ is None:
+        return MultiValue([strip(p, " \x00") for p in s.split("\\")])
+    if typ is IS or typ is DS:
+        return MultiValue([_convert_text(vr, strip(p, " \x00")) for p in s.split("\\")])
+    return MultiValue([typ(strip(p, " \x00")) for p in s.split("\\")])
 
 
 def decode_value(vr: str, raw, little: bool = True, charsets: tuple[str, ...] | None = None):

@@ -31,7 +31,7 @@ import numpy as np
 
 from pacsnb.dicom import dictionary as _dict
 from pacsnb.dicom.charset import normalize_charsets
-from pacsnb.dicom.convert import MultiValue, coerce_value, decode_value, value_multiplicity
+from pacsnb.dicom.convert import MultiValue, coerce_value, decode_text, decode_value, value_multiplicity
 from pacsnb.dicom.tag import Tag, TagLike, as_tag, tag_str
 from pacsnb.dicom.vr import ALL_VRS, BULK_VRS, CHARSET_VRS, TEXT_VRS
 from pacsnb.errors import DicomValueError, DictionaryError, PacsnbError
@@ -106,11 +106,13 @@ class DataElement:
                 self._seq_loader = None
             elif self.VR == "SQ":
                 v = Sequence()
-            else:
+            elif self.VR in TEXT_VRS:
                 cs = None
                 if self.VR in CHARSET_VRS:
                     cs = self._cs() if callable(self._cs) else self._cs
-                v = decode_value(self.VR, self._raw, self._little, cs)
+                v = decode_text(self.VR, self._raw, cs)
+            else:
+                v = decode_value(self.VR, self._raw, self._little, None)
             if isinstance(v, Sequence):
                 v._parent = self._parent
             self._value = v
@@ -353,8 +355,7 @@ class Dataset:
     def _get_elem(self, tag: int) -> DataElement:
         e = self._dict[tag]
         if type(e) is int:
-            e = self._src.element(e, self)
-            e._parent = self
+            e = self._src.element(e, self)  # sequences know their parent; others need not
             self._dict[tag] = e
         return e
 
@@ -467,8 +468,9 @@ class Dataset:
 
     def add(self, element: DataElement) -> None:
         """Add (or replace) an element."""
-        element._parent = self
         v = element._value
+        if element.VR == "SQ":
+            element._parent = self  # its items inherit this data set's character set
         if isinstance(v, Sequence):
             v._parent = self
             for it in v:
@@ -551,6 +553,9 @@ class Dataset:
         if name[:1].isupper():
             tag = _dict.tag_for_keyword(name)
             if tag is not None:
+                # install a property for this keyword on the class: the next access to it,
+                # on any data set, skips this fallback
+                _install_keyword_property(name, tag)
                 if tag in self._dict:
                     return self._get_elem(tag).value
                 raise AttributeError(f"this data set has no {name} {tag_str(tag)} element")
@@ -755,8 +760,9 @@ class Dataset:
 
     def _dump_lines(self, indent: int) -> list[str]:
         lines = []
+        cs = self._charsets()
         for e in self:
-            lines.append(_element_line(e, indent))
+            lines.append(_element_line(e, indent, cs))
             if e.VR == "SQ":
                 for i, item in enumerate(e.value):
                     pad = "  " * (indent + 1)
@@ -774,6 +780,24 @@ class Dataset:
         if self.file_meta is not None and 0x00020010 in self.file_meta:
             return self.file_meta.TransferSyntaxUID
         return self.read_transfer_syntax
+
+
+def _install_keyword_property(name: str, tag: int) -> None:
+    if name in Dataset.__dict__:
+        return
+
+    def fget(self: Dataset) -> Any:
+        e = self._dict.get(tag)
+        if e is None:
+            raise AttributeError(f"this data set has no {name} {tag_str(tag)} element")
+        if type(e) is int:
+            e = self._get_elem(tag)
+        v = e._value
+        return e.value if v is _UNSET else v
+
+    fget.__doc__ = f"The value of {name} {tag_str(tag)} (attribute access by keyword)."
+    # setting and deleting go through Dataset.__setattr__/__delattr__, which handle keywords
+    setattr(Dataset, name, property(fget))
 
 
 class PrivateBlock:
@@ -853,7 +877,7 @@ def _short_value(e: DataElement, limit: int = 64) -> str:
     return str(v)
 
 
-def _length_of(e: DataElement) -> int:
+def _length_of(e: DataElement, charsets: tuple[str, ...] | None) -> int:
     raw = e._raw
     if raw is not None:
         return len(raw)
@@ -862,18 +886,15 @@ def _length_of(e: DataElement) -> int:
     try:
         from pacsnb.dicom.convert import encode_value
 
-        cs = None
-        if e.VR in CHARSET_VRS:
-            cs = e._parent._charsets() if e._parent is not None else ()
-        return len(encode_value(e.VR, e.value, True, cs))
-    except Exception:  # noqa: BLE001 - display only
+        return len(encode_value(e.VR, e.value, True, charsets if e.VR in CHARSET_VRS else None))
+    except Exception:  # noqa: BLE001 - display only: a value the charset cannot encode
         return -1
 
 
-def _element_line(e: DataElement, indent: int) -> str:
+def _element_line(e: DataElement, indent: int, charsets: tuple[str, ...] | None = None) -> str:
     pad = "  " * indent
     head = f"{pad}{e.tag} {e.VR} {_short_value(e)}"
-    length = "u/l" if (e.is_undefined_length or e.VR == "SQ") else f"{_length_of(e):3d}"
+    length = "u/l" if (e.is_undefined_length or e.VR == "SQ") else f"{_length_of(e, charsets):3d}"
     kw = e.keyword or ("PrivateCreator" if e.tag.is_private_creator else e.name)
     return f"{head:<59} # {length}, {e.VM} {kw}"
 

@@ -22,7 +22,10 @@ Scanning stops before the first top-level element whose tag is ``>= stop_tag`` o
 
 ``warn`` (int64[2]) counts tolerated defects and records the offset of the first.
 
-The kernel returns ``(n_rows, status, err_pos, err_tag, stop_pos)``; status 0 means the data
+``top`` (int64, shape ``(cap, 2)``) receives ``[tag, row]`` of each top-level element, so
+that ``dict(top[:ntop].tolist())`` maps tags to rows.
+
+The kernel returns ``(n_rows, status, err_pos, err_tag, stop_pos, ntop)``; status 0 means the data
 set ended (or reached ``stop_tag``) cleanly, 4 means the arrays are full (call again with
 more room); the other codes are in :data:`STATUS_MESSAGES`.
 """
@@ -80,8 +83,9 @@ def _is_long_vr(a, b):
 
 
 @njit(cache=True, nogil=True)
-def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn, tab):
+def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn, tab, top):
     cap = tab.shape[0]
+    ntop = 0
     st_kind = np.empty(max_depth + 2, np.int8)
     st_end = np.empty(max_depth + 2, np.int64)      # -1: undefined length
     st_row = np.empty(max_depth + 2, np.int64)      # the row that opened the container (-1 root)
@@ -103,9 +107,9 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
         lim = st_lim[sp]
         if cend >= 0 and pos >= cend:
             if pos > cend:
-                return n, 2, pos, np.int64(0), pos
+                return n, 2, pos, np.int64(0), pos, ntop
             if sp == 0:
-                return n, 0, pos, np.int64(0), pos
+                return n, 0, pos, np.int64(0), pos, ntop
             r = st_row[sp]
             tab[r, 5] = n
             tab[r, 4] = pos
@@ -113,14 +117,14 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             continue
         if cend < 0 and pos >= lim:
             if sp == 0:
-                return n, 0, pos, np.int64(0), pos
-            return n, 9, pos, np.int64(0), pos
+                return n, 0, pos, np.int64(0), pos, ntop
+            return n, 9, pos, np.int64(0), pos, ntop
         if pos + 8 > lim:
             if sp == 0 and root_kind == _DATASET and cend >= 0 and end - pos < 8 and \
                     buf[pos:end].sum() == 0:
                 # trailing NUL padding after the last element: tolerated
-                return n, 0, end, np.int64(0), end
-            return n, 1, pos, np.int64(0), pos
+                return n, 0, end, np.int64(0), end, ntop
+            return n, 1, pos, np.int64(0), pos, ntop
         lt = st_little[sp]
         imp = st_impl[sp]
         grp = _u16(buf, pos, lt)
@@ -135,11 +139,11 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                     tab[r, 4] = pos
                     sp -= 1
                     continue
-                return n, 8, pos, np.int64(tag), pos
+                return n, 8, pos, np.int64(tag), pos, ntop
             if tag == np.uint32(0xFFFEE0DD):
-                return n, 8, pos, np.int64(tag), pos
+                return n, 8, pos, np.int64(tag), pos, ntop
             if sp == 0 and (tag >= np.uint32(stop_tag) or tag < np.uint32(min_tag)):
-                return n, 0, pos, np.int64(0), pos
+                return n, 0, pos, np.int64(0), pos, ntop
             vr0 = 0
             vr1 = 0
             if imp:
@@ -149,17 +153,17 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 vr0 = buf[pos + 4]
                 vr1 = buf[pos + 5]
                 if vr0 < 65 or vr0 > 90 or vr1 < 65 or vr1 > 90:
-                    return n, 6, pos, np.int64(tag), pos
+                    return n, 6, pos, np.int64(tag), pos, ntop
                 if _is_long_vr(vr0, vr1):
                     if pos + 12 > lim:
-                        return n, 1, pos, np.int64(tag), pos
+                        return n, 1, pos, np.int64(tag), pos, ntop
                     length = np.int64(_u32(buf, pos + 8, lt))
                     hdr = 12
                 else:
                     length = np.int64(_u16(buf, pos + 6, lt))
                     hdr = 8
             if n >= cap:
-                return n, 4, pos, np.int64(tag), pos
+                return n, 4, pos, np.int64(tag), pos, ntop
             vpos = pos + hdr
             undefined = length == 0xFFFFFFFF
             flags = np.uint8(0)
@@ -173,12 +177,16 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             tab[n, 3] = vpos
             tab[n, 6] = sp
             tab[n, 7] = flags | np.uint8(ELEMENT)
+            if sp == 0:
+                top[ntop, 0] = tag
+                top[ntop, 1] = n
+                ntop += 1
             is_sq = vr0 == 83 and vr1 == 81
             if undefined or is_sq:
                 if sp + 1 > max_depth:
-                    return n, 3, pos, np.int64(tag), pos
+                    return n, 3, pos, np.int64(tag), pos, ntop
                 if not undefined and vpos + length > lim:
-                    return n, 2, pos, np.int64(tag), pos
+                    return n, 2, pos, np.int64(tag), pos, ntop
                 sp += 1
                 st_row[sp] = n
                 st_end[sp] = -1 if undefined else vpos + length
@@ -200,7 +208,7 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 pos = vpos
                 continue
             if vpos + length > lim:
-                return n, 2, pos, np.int64(tag), pos
+                return n, 2, pos, np.int64(tag), pos, ntop
             tab[n, 5] = n + 1
             tab[n, 4] = vpos + length
             n += 1
@@ -209,7 +217,7 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             # inside a sequence or encapsulated pixel data: items and the delimiter only
             if tag == np.uint32(0xFFFEE0DD):
                 if cend >= 0:
-                    return n, 8, pos, np.int64(tag), pos
+                    return n, 8, pos, np.int64(tag), pos, ntop
                 r = st_row[sp]
                 pos += 8
                 tab[r, 5] = n
@@ -217,10 +225,10 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 sp -= 1
                 continue
             if tag != np.uint32(0xFFFEE000):
-                return n, 5, pos, np.int64(tag), pos
+                return n, 5, pos, np.int64(tag), pos, ntop
             length = np.int64(_u32(buf, pos + 4, lt))
             if n >= cap:
-                return n, 4, pos, np.int64(tag), pos
+                return n, 4, pos, np.int64(tag), pos, ntop
             vpos = pos + 8
             undefined = length == 0xFFFFFFFF
             flags = np.uint8(0)
@@ -235,9 +243,9 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             tab[n, 6] = sp
             if kind == _ENCAPS:
                 if undefined:
-                    return n, 7, pos, np.int64(tag), pos
+                    return n, 7, pos, np.int64(tag), pos, ntop
                 if vpos + length > lim:
-                    return n, 2, pos, np.int64(tag), pos
+                    return n, 2, pos, np.int64(tag), pos, ntop
                 tab[n, 7] = flags | np.uint8(FRAGMENT)
                 tab[n, 5] = n + 1
                 tab[n, 4] = vpos + length
@@ -250,14 +258,14 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 # enclosing data still holds it (real files have wrong sequence lengths)
                 plim = st_lim[sp - 1] if sp > 0 else end
                 if cend < 0 or vpos + length > plim:
-                    return n, 10, pos, np.int64(tag), pos
+                    return n, 10, pos, np.int64(tag), pos, ntop
                 st_end[sp] = vpos + length
                 st_lim[sp] = vpos + length
                 if warn[0] == 0:
                     warn[1] = pos
                 warn[0] += 1
             if sp + 1 > max_depth:
-                return n, 3, pos, np.int64(tag), pos
+                return n, 3, pos, np.int64(tag), pos, ntop
             sp += 1
             st_row[sp] = n
             st_end[sp] = -1 if undefined else vpos + length
@@ -267,4 +275,4 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             st_little[sp] = lt
             n += 1
             pos = vpos
-    return n, 0, pos, np.int64(0), pos  # not reached
+    return n, 0, pos, np.int64(0), pos, ntop  # not reached

@@ -28,7 +28,9 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from pacsnb.dicom import dictionary as _dict
-from pacsnb.dicom.dataset import DataElement, Dataset, Sequence
+from pacsnb.dicom.dataset import _UNSET, DataElement, Dataset, Sequence
+from pacsnb.dicom.tag import Tag
+from pacsnb.dicom.vr import CHARSET_VRS
 from pacsnb.dicom.tag import PIXEL_DATA, TagLike, as_tag, tag_str
 from pacsnb.dicom.uid import UID
 from pacsnb.errors import InvalidDicomError
@@ -53,6 +55,8 @@ _EXPLICIT_BE = "1.2.840.10008.1.2.2"
 _DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
 
 _VR_CACHE: dict[int, str] = {}
+_new_element = object.__new__
+_new_tag = int.__new__
 
 
 def _vr_str(code: int) -> str:
@@ -70,7 +74,7 @@ class DataSource:
     ``tab`` is the scanner's table (see :mod:`pacsnb.io._kernels`).
     """
 
-    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings")
+    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings", "top", "ntop")
 
     def __init__(self, buf, arr: np.ndarray, path: str | None, tab: np.ndarray, n: int) -> None:
         self.buf = buf
@@ -80,6 +84,8 @@ class DataSource:
         self.n = n
         self._rows = None
         self.warnings: list[str] = []
+        self.top: dict[int, int] = {}
+        self.ntop = 0
 
     def rows(self) -> list[list[int]]:
         """The whole table as Python lists (made once, when nested items are first needed)."""
@@ -130,8 +136,17 @@ class DataSource:
             e = DataElement._lazy(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
             e._value = bytes(raw)
             return e
-        raw = self.buf[off:off + length]
-        return DataElement._lazy(tag, vr, raw, little, ds._charsets)
+        e = _new_element(DataElement)
+        e.tag = _new_tag(Tag, tag)
+        e.VR = vr
+        e._raw = self.buf[off:off + length]
+        e._little = little
+        e._cs = ds._charsets() if vr in CHARSET_VRS else None
+        e._parent = None
+        e._seq_loader = None
+        e.is_undefined_length = False
+        e._value = _UNSET
+        return e
 
     def _implicit_vr(self, tag: int, ds: Dataset, row: int) -> str:
         if (tag >> 16) & 1:
@@ -211,9 +226,10 @@ def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, s
         cap = max(64, min(4096, (end - start) // 48 + 16))
     while True:
         tab = np.empty((cap, 8), np.int64)
+        top = np.empty((cap, 2), np.int64)
         warn = np.zeros(2, np.int64)
-        n, status, err_pos, err_tag, stop_pos = K.scan(arr, start, end, implicit, little, stop_tag, min_tag,
-                                                       root_kind, max_depth, warn, tab)
+        n, status, err_pos, err_tag, stop_pos, ntop = K.scan(
+            arr, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn, tab, top)
         if status == 4:
             cap = min(cap * 4, (end - start) // 8 + 16)
             continue
@@ -223,6 +239,8 @@ def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, s
                 msg += f" ({end - err_pos} bytes left)"
             raise InvalidDicomError(msg, path=path, offset=int(err_pos), tag=int(err_tag) or None)
         src = DataSource(None, arr, path, tab, int(n))
+        src.top = dict(top[:ntop].tolist())
+        src.ntop = int(ntop)
         if warn[0]:
             src.warnings.append(f"{int(warn[0])} item(s) longer than their sequence's length, first at byte "
                                 f"{int(warn[1])}: the sequence length was extended")
@@ -258,12 +276,11 @@ def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
 def _looks_explicit(arr: np.ndarray, pos: int, end: int) -> bool:
     if pos + 6 > end:
         return False
-    a, b = int(arr[pos + 4]), int(arr[pos + 5])
-    return 65 <= a <= 90 and 65 <= b <= 90 and (chr(a) + chr(b)) in _KNOWN_VRS
+    return arr[pos + 4:pos + 6].tobytes() in _KNOWN_VRS
 
 
-_KNOWN_VRS = frozenset("AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
-                       "UL UN UR US UT UV".split())
+_KNOWN_VRS = frozenset(v.encode() for v in "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ "
+                       "SS ST SV TM UC UI UL UN UR US UT UV".split())
 
 
 def _guess_encoding(arr: np.ndarray, pos: int, end: int, path: str | None = None) -> tuple[bool, bool]:
@@ -351,15 +368,15 @@ def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: b
     end = len(arr)
     preamble = None
     pos = 0
-    if end >= 132 and arr[128] == 68 and arr[129] == 73 and arr[130] == 67 and arr[131] == 77:  # DICM
-        preamble = bytes(arr[:128])
+    if end >= 132 and buf[128:132] == b"DICM":
+        preamble = bytes(buf[:128])
         pos = 132
-    elif end >= 4 and arr[0] == 68 and arr[1] == 73 and arr[2] == 67 and arr[3] == 77:
+    elif end >= 4 and buf[:4] == b"DICM":
         pos = 4  # "DICM" without a preamble (seen in the wild)
     warnings: list[str] = []
     meta = None
     ts = None
-    if pos + 8 <= end and arr[pos] == 2 and arr[pos + 1] == 0:
+    if pos + 8 <= end and buf[pos:pos + 2] == b"\x02\x00":
         meta, pos, meta_warn = _read_meta(buf, arr, pos, end, path)
         warnings += meta_warn
         ts = meta.get(0x00020010)
@@ -418,20 +435,16 @@ def _read_meta(buf, arr: np.ndarray, pos: int, end: int, path: str | None):
         implicit = False
     src = _scan(arr, pos, end, implicit, True, 0x00030000, 0, path, min_tag=0x00020000)
     src.buf = buf
-    tab = src.tab[: src.n]
-    idx = np.flatnonzero(tab[:, K.COL_DEPTH] == 0)
-    rows = dict(zip(tab[idx, K.COL_TAG].tolist(), idx.tolist()))
+    rows = src.top
     meta = Dataset._from_source(src, rows)
-    stop = int(tab[idx[-1], K.COL_END]) if len(idx) else pos
-    if 0x00020000 in rows:
-        try:
-            gl = meta[0x00020000].value
-            gl_off = int(tab[rows[0x00020000], K.COL_OFFSET])
-            if isinstance(gl, int) and gl_off + 4 + gl != stop:
-                warnings.append(f"File Meta Information Group Length says {gl} but the group is "
-                                f"{stop - gl_off - 4} bytes long")
-        except Exception:  # noqa: BLE001 - only a consistency warning
-            pass
+    stop = int(src.tab[max(rows.values()), K.COL_END]) if rows else pos
+    gl_row = rows.get(0x00020000)
+    if gl_row is not None and src.tab[gl_row, K.COL_LENGTH] == 4:
+        gl_off = int(src.tab[gl_row, K.COL_OFFSET])
+        gl = int.from_bytes(buf[gl_off:gl_off + 4], "little")
+        if gl_off + 4 + gl != stop:
+            warnings.append(f"File Meta Information Group Length says {gl} but the group is "
+                            f"{stop - gl_off - 4} bytes long")
     return meta, stop, warnings
 
 
@@ -451,7 +464,7 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
     else:
         implicit, little = False, True
         uid = UID(ts)
-        if not uid.is_transfer_syntax and not uid.is_valid:
+        if ts != _EXPLICIT_LE and not uid.is_transfer_syntax and not uid.is_valid:
             warnings.append(f"Transfer Syntax UID {ts!r} is not a valid UID; reading as explicit VR little endian")
     # A wrong transfer syntax in the meta is common: check the first element and say so.
     if pos + 8 <= end and not _is_plausible_first(arr, pos, end, implicit, little):
@@ -465,10 +478,8 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
     src = _scan(arr, pos, end, implicit, little, stop_tag, 0, path, max_depth=max_depth)
     src.buf = buf
     warnings += src.warnings
-    tab = src.tab[: src.n]
-    idx = np.flatnonzero(tab[:, K.COL_DEPTH] == 0)
-    rows = dict(zip(tab[idx, K.COL_TAG].tolist(), idx.tolist()))
-    if len(rows) != len(idx):
+    rows = src.top
+    if len(rows) != src.ntop:
         warnings.append("the data set repeats a tag; the last occurrence is kept")
     if specific_tags is not None:
         want = {as_tag(t) for t in specific_tags}

@@ -19,8 +19,11 @@ from __future__ import annotations
 import io
 import os
 import struct
+import sys
 import tempfile
 import zlib
+
+import numpy as np
 from typing import BinaryIO, Union
 
 from pacsnb.dicom.convert import encode_value
@@ -73,7 +76,30 @@ def _write_dataset(out: list, ds: Dataset, implicit: bool, little: bool, charset
         if skip_group2 and tag >> 16 == 2:
             continue
         e = ds._get_elem(tag)
+        if tag == PIXEL_DATA and e.VR == "OW" and not e.is_undefined_length:
+            bits = ds.get(0x00280100)
+            if isinstance(bits, int) and bits in (32, 64):
+                _write_wide_ow_pixels(out, e, bits // 8, implicit, little)
+                continue
         _write_element(out, e, implicit, little, cs, charsets_changed)
+
+
+def _write_wide_ow_pixels(out: list, e: DataElement, size: int, implicit: bool, little: bool) -> None:
+    """Pixel Data of 32 or 64 bits in OW: big endian swaps whole pixel values, as real files
+    and readers do, not 16-bit words (PS3.5 leaves this to the Bits Allocated)."""
+    if e._raw is not None:
+        data = bytes(e._raw)
+        src_little = e._little
+    else:
+        v = e.value
+        data = np.ascontiguousarray(v).tobytes() if isinstance(v, np.ndarray) else bytes(v)
+        src_little = sys.byteorder == "little" if isinstance(v, np.ndarray) else True
+    if len(data) % size == 0 and src_little != little:
+        data = np.frombuffer(data, f"<u{size}").byteswap().tobytes()
+    if len(data) & 1:
+        data += b"\x00"
+    out.append(_header(int(e.tag), "OW", len(data), implicit, little))
+    out.append(data)
 
 
 def _write_element(out: list, e: DataElement, implicit: bool, little: bool, cs, charsets_changed: bool) -> None:
