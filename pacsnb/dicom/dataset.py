@@ -77,10 +77,13 @@ class DataElement:
         self._parent = None
         self._seq_loader = None
         self.is_undefined_length = undefined_length
-        if raw is None:
-            self._value = _coerce(VR, value)
-        else:
+        if raw is not None:
             self._value = _UNSET
+        elif undefined_length and VR in ("OB", "OW"):
+            # encapsulated pixel data: the item stream, kept as bytes as the reader gives it
+            self._value = value.tobytes() if isinstance(value, np.ndarray) else bytes(value or b"")
+        else:
+            self._value = _coerce(VR, value)
 
     @classmethod
     def _lazy(cls, tag: int, vr: str, raw, little: bool, charsets, undefined: bool = False) -> "DataElement":

@@ -20,7 +20,9 @@ The table ``tab`` is an int64 array of shape ``(cap, 8)``; its columns (see ``CO
 Scanning stops before the first top-level element whose tag is ``>= stop_tag`` or
 ``< min_tag`` (``min_tag``/``stop_tag`` 0x00020000/0x00030000 read the file meta group only).
 
-``warn`` (int64[2]) counts tolerated defects and records the offset of the first.
+``warn`` (int64[6]) reports tolerated defects: ``[0]``/``[1]`` items longer than their
+sequence (count, first offset), ``[2]``/``[3]`` trailing NUL bytes after the last element
+(count, offset), ``[4]``/``[5]`` values of odd length (count, first offset).
 
 ``top`` (int64, shape ``(cap, 2)``) receives ``[tag, row]`` of each top-level element, so
 that ``dict(top[:ntop].tolist())`` maps tags to rows.
@@ -44,9 +46,9 @@ _DATASET, _SEQUENCE, _ENCAPS = 0, 1, 2
 STATUS_MESSAGES = {
     1: "the data ends inside an element header (file truncated?)",
     2: "the element's value length runs past the end of the data or of its enclosing item or sequence",
-    3: "sequences are nested deeper than the limit",
+    3: "sequences are nested deeper than the limit (a hostile or corrupt file?)",
     5: "expected an item tag (FFFE,E000) or a sequence delimiter inside a sequence",
-    6: "invalid VR bytes in explicit VR data",
+    6: "unknown or invalid VR in explicit VR data (wrong transfer syntax, or corrupt data)",
     7: "an encapsulated pixel data fragment has undefined length",
     8: "a delimitation item appears where none is open",
     9: "the data ends inside a sequence or item of undefined length (file truncated?)",
@@ -68,6 +70,34 @@ def _u32(buf, p, little):
                 | (np.uint32(buf[p + 2]) << np.uint32(16)) | (np.uint32(buf[p + 3]) << np.uint32(24)))
     return ((np.uint32(buf[p]) << np.uint32(24)) | (np.uint32(buf[p + 1]) << np.uint32(16))
             | (np.uint32(buf[p + 2]) << np.uint32(8)) | np.uint32(buf[p + 3]))
+
+
+@njit(cache=True, nogil=True)
+def _is_known_vr(a, b):
+    # AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV
+    if a == 65:  # A
+        return b == 69 or b == 83 or b == 84
+    if a == 67:  # C
+        return b == 83
+    if a == 68:  # D
+        return b == 65 or b == 83 or b == 84
+    if a == 70:  # F
+        return b == 68 or b == 76
+    if a == 73:  # I
+        return b == 83
+    if a == 76:  # L
+        return b == 79 or b == 84
+    if a == 79:  # O
+        return b == 66 or b == 68 or b == 70 or b == 76 or b == 86 or b == 87
+    if a == 80:  # P
+        return b == 78
+    if a == 83:  # S
+        return b == 72 or b == 76 or b == 81 or b == 83 or b == 84 or b == 86
+    if a == 84:  # T
+        return b == 77
+    if a == 85:  # U
+        return b == 67 or b == 73 or b == 76 or b == 78 or b == 82 or b == 83 or b == 84 or b == 86
+    return False
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -122,7 +152,9 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
         if pos + 8 > lim:
             if sp == 0 and root_kind == _DATASET and cend >= 0 and end - pos < 8 and \
                     buf[pos:end].sum() == 0:
-                # trailing NUL padding after the last element: tolerated
+                # trailing NUL padding after the last element: tolerated, reported
+                warn[2] = end - pos
+                warn[3] = pos
                 return n, 0, end, np.int64(0), end, ntop
             return n, 1, pos, np.int64(0), pos, ntop
         lt = st_little[sp]
@@ -152,7 +184,7 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
             else:
                 vr0 = buf[pos + 4]
                 vr1 = buf[pos + 5]
-                if vr0 < 65 or vr0 > 90 or vr1 < 65 or vr1 > 90:
+                if not _is_known_vr(vr0, vr1):
                     return n, 6, pos, np.int64(tag), pos, ntop
                 if _is_long_vr(vr0, vr1):
                     if pos + 12 > lim:
@@ -209,6 +241,10 @@ def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_de
                 continue
             if vpos + length > lim:
                 return n, 2, pos, np.int64(tag), pos, ntop
+            if length & 1:
+                if warn[4] == 0:
+                    warn[5] = pos
+                warn[4] += 1
             tab[n, 5] = n + 1
             tab[n, 4] = vpos + length
             n += 1

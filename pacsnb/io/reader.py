@@ -74,7 +74,7 @@ class DataSource:
     ``tab`` is the scanner's table (see :mod:`pacsnb.io._kernels`).
     """
 
-    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings", "top", "ntop")
+    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings", "top", "ntop", "depth")
 
     def __init__(self, buf, arr: np.ndarray, path: str | None, tab: np.ndarray, n: int) -> None:
         self.buf = buf
@@ -86,6 +86,7 @@ class DataSource:
         self.warnings: list[str] = []
         self.top: dict[int, int] = {}
         self.ntop = 0
+        self.depth = 0
 
     def rows(self) -> list[list[int]]:
         """The whole table as Python lists (made once, when nested items are first needed)."""
@@ -136,6 +137,8 @@ class DataSource:
             e = DataElement._lazy(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
             e._value = bytes(raw)
             return e
+        if tag == PIXEL_DATA and vr == "OW" and not little:
+            return self._wide_big_endian_pixels(tag, off, length, ds)
         e = _new_element(DataElement)
         e.tag = _new_tag(Tag, tag)
         e.VR = vr
@@ -146,6 +149,20 @@ class DataSource:
         e._seq_loader = None
         e.is_undefined_length = False
         e._value = _UNSET
+        return e
+
+    def _wide_big_endian_pixels(self, tag: int, off: int, length: int, ds: Dataset) -> DataElement:
+        """OW Pixel Data in big endian: 32/64-bit pixels are stored with whole values swapped
+        (as written in the wild and expected by readers), not 16-bit words; give the value in
+        native order either way."""
+        raw = self.buf[off:off + length]
+        e = DataElement._lazy(tag, "OW", raw, False, None)
+        bits = ds.get(0x00280100)
+        if isinstance(bits, int) and bits in (32, 64) and length % (bits // 8) == 0:
+            size = bits // 8
+            value = np.frombuffer(raw, f">u{size}").astype(f"=u{size}").view(np.uint16)
+            value.flags.writeable = False
+            e._value = value
         return e
 
     def _implicit_vr(self, tag: int, ds: Dataset, row: int) -> str:
@@ -184,7 +201,7 @@ class DataSource:
 
     def _sequence(self, row: int, tag: int, ds: Dataset, implicit_inside: bool = False) -> DataElement:
         rows = self.rows()
-        _, _, length, off, _, nxt, _, flags = rows[row]
+        _, _, length, off, _, nxt, row_depth, flags = rows[row]
         undefined = length < 0
         e = DataElement._lazy(tag, "SQ", None, True, None, undefined)
         src = self
@@ -204,7 +221,8 @@ class DataSource:
             little = not (flags & K.BIG_BIT) or implicit_inside
 
             def load(row=row) -> Sequence:
-                sub = _scan(src.arr, off, off + length, implicit, little, 0xFFFFFFFF, 1, src.path)
+                sub = _scan(src.arr, off, off + length, implicit, little, 0xFFFFFFFF, 1, src.path,
+                            depth=src.depth + row_depth + 1, tag=tag)
                 sub.buf = src.buf
                 seq = Sequence()
                 seq._parent = ds
@@ -221,13 +239,19 @@ class DataSource:
 
 def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, stop_tag: int,
           root_kind: int, path: str | None, cap: int | None = None,
-          max_depth: int = MAX_DEPTH, min_tag: int = 0) -> DataSource:
+          max_depth: int = MAX_DEPTH, min_tag: int = 0, depth: int = 0, tag: int | None = None) -> DataSource:
+    """Scan ``arr[start:end]``; ``depth`` is the nesting depth of the data scanned (for
+    sequences found inside a value, so that the depth limit holds across scans)."""
+    if max_depth - depth < 1:
+        raise InvalidDicomError(K.STATUS_MESSAGES[3], path=path, offset=start, tag=tag)
+    max_depth = max_depth - depth
     if cap is None:
-        cap = max(64, min(4096, (end - start) // 48 + 16))
+        # a sequence's value scanned on its own holds few rows of its own (deeper ones grow it)
+        cap = 64 if root_kind else max(64, min(4096, (end - start) // 48 + 16))
     while True:
         tab = np.empty((cap, 8), np.int64)
         top = np.empty((cap, 2), np.int64)
-        warn = np.zeros(2, np.int64)
+        warn = np.zeros(6, np.int64)
         n, status, err_pos, err_tag, stop_pos, ntop = K.scan(
             arr, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn, tab, top)
         if status == 4:
@@ -244,6 +268,13 @@ def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, s
         if warn[0]:
             src.warnings.append(f"{int(warn[0])} item(s) longer than their sequence's length, first at byte "
                                 f"{int(warn[1])}: the sequence length was extended")
+        if warn[2]:
+            src.warnings.append(f"{int(warn[2])} trailing NUL byte(s) after the last element, at byte "
+                                f"{int(warn[3])}: ignored")
+        if warn[4]:
+            src.warnings.append(f"{int(warn[4])} value(s) of odd length (PS3.5 7.1.1 wants even), first "
+                                f"element at byte {int(warn[5])}: read as they are")
+        src.depth = depth
         return src
 
 
@@ -263,7 +294,10 @@ def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
             size = os.fstat(f.fileno()).st_size
             if size >= MMAP_THRESHOLD:
                 mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-                return mm, np.frombuffer(mm, np.uint8), path
+                # a memoryview, so that value slices (pixel data above all) are views of the
+                # mapping, read from disk only when touched, never copies
+                view = memoryview(mm)
+                return view, np.frombuffer(view, np.uint8), path
             b = f.read()
         return b, np.frombuffer(b, np.uint8), path
     if hasattr(source, "read"):
@@ -402,6 +436,9 @@ def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: b
         ts = _IMPLICIT_LE if implicit else (_EXPLICIT_LE if little else _EXPLICIT_BE)
         if meta is not None:
             warnings.append(f"no Transfer Syntax UID in the file meta: guessed {UID(ts).name}")
+        elif preamble is None:
+            warnings.append(f"no 'DICM' prefix and no File Meta Information: read as a bare data set "
+                            f"in {UID(ts).name}")
     ds = _read_dataset(buf, arr, path, pos, end, ts, stop_before_pixels=stop_before_pixels,
                        specific_tags=specific_tags, max_depth=max_depth, warnings=warnings)
     ds.__dict__["file_meta"] = meta if meta is not None else Dataset()
@@ -508,6 +545,9 @@ def _inflate(arr: np.ndarray, pos: int, end: int, path: str | None):
                                         path=path, offset=pos)
             chunk = d.unconsumed_tail
         out.append(d.flush())
+        if not d.eof:
+            raise InvalidDicomError("the deflated data set ends before its deflate stream does (file truncated?)",
+                                    path=path, offset=end)
     except zlib.error as exc:
         raise InvalidDicomError(f"deflated data set is corrupt ({exc})", path=path, offset=pos) from None
     b = b"".join(out)

@@ -30,7 +30,7 @@ from pacsnb.dicom.convert import encode_value
 from pacsnb.dicom.dataset import DataElement, Dataset
 from pacsnb.dicom.tag import PIXEL_DATA, tag_str
 from pacsnb.dicom.uid import PACSNB_IMPLEMENTATION_CLASS_UID, PACSNB_IMPLEMENTATION_VERSION_NAME, UID
-from pacsnb.dicom.vr import CHARSET_VRS, LONG_EXPLICIT_VRS
+from pacsnb.dicom.vr import CHARSET_VRS, LONG_EXPLICIT_VRS, TEXT_VRS
 from pacsnb.errors import DicomValueError, InvalidDicomError
 
 __all__ = ["write", "encode_dataset", "build_file_meta", "encode_file"]
@@ -114,18 +114,24 @@ def _write_element(out: list, e: DataElement, implicit: bool, little: bool, cs, 
         out.append(_SEQ_DELIM[little])
         return
     if e.is_undefined_length and tag == PIXEL_DATA:
-        value = e.value  # the encapsulated item stream (without its delimiter), as read or built
+        # the encapsulated item stream (without its delimiter), as read or built
+        value = e._raw if e._raw is not None else e.value
+        value = value.tobytes() if isinstance(value, np.ndarray) else bytes(value)
         if not little:
             raise InvalidDicomError("encapsulated pixel data cannot be written in big endian")
+        # refuse to write what could not be read back: the value must be a run of items
+        # (a trailing sequence delimiter, if a caller left one, is not written twice)
+        end = _item_stream_end(value)
         out.append(_header(tag, vr if vr in ("OB", "OW") else "OB", 0xFFFFFFFF, implicit, little))
-        out.append(bytes(value))
+        out.append(value[:end])
         out.append(_SEQ_DELIM[little])
         return
     raw = e._raw
-    if raw is not None and e._little == little and (not charsets_changed or vr not in CHARSET_VRS) \
-            and len(raw) % 2 == 0:
-        data = raw
-    elif raw is not None and vr in ("UN", "OB") and len(raw) % 2 == 0:
+    if raw is not None and len(raw) % 2 == 0 and (
+            # unchanged values are copied as read: text does not depend on the byte order (so
+            # IS/DS and everything else keep their exact text), bytes neither
+            (vr in TEXT_VRS and not (charsets_changed and vr in CHARSET_VRS))
+            or vr in ("UN", "OB") or e._little == little):
         data = raw
     else:
         data = encode_value(vr, e.value, little, cs if vr in CHARSET_VRS else None)
@@ -134,6 +140,24 @@ def _write_element(out: list, e: DataElement, implicit: bool, little: bool, cs, 
         raise DicomValueError(f"element {tag_str(tag)} is too long ({n} bytes) for DICOM")
     out.append(_header(tag, vr, n, implicit, little))
     out.append(data)
+
+
+def _item_stream_end(value: bytes) -> int:
+    """Where the items of an encapsulated value end (before a trailing sequence delimiter);
+    raises if the value is not a run of defined-length items, which could not be read back."""
+    pos, n = 0, len(value)
+    while pos < n:
+        if pos + 8 > n:
+            raise DicomValueError(f"encapsulated pixel data: {n - pos} stray byte(s) at byte {pos} after the items")
+        group, elem, length = struct.unpack_from("<HHI", value, pos)
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            return pos
+        if (group, elem) != (0xFFFE, 0xE000) or length == 0xFFFFFFFF or pos + 8 + length > n:
+            raise DicomValueError(
+                f"encapsulated pixel data must be a run of items (see pacsnb.io.encaps.encapsulate); "
+                f"byte {pos} holds no valid item")
+        pos += 8 + length
+    return pos
 
 
 def encode_dataset(ds: Dataset, transfer_syntax: str = _EXPLICIT_LE) -> bytes:
@@ -214,15 +238,10 @@ def encode_file(ds: Dataset, transfer_syntax: str | None = None, *, preamble: by
             raise DicomValueError(f"{ts!r} is not a transfer syntax UID")
         if not uid.is_encapsulated and not uid.is_little_endian:
             raise DicomValueError(f"cannot write {uid.name}")
-        if uid.is_encapsulated:
-            pd = ds.get(PIXEL_DATA) if PIXEL_DATA in ds else None
-            if PIXEL_DATA in ds and not ds[PIXEL_DATA].is_undefined_length:
-                raise DicomValueError(
-                    f"{uid.name} needs encapsulated (compressed) pixel data; this data set's pixel data "
-                    "is native. Transcode it with pacsnb.transcode(ds, ...) first")
-            del pd
-        elif PIXEL_DATA in ds and ds[PIXEL_DATA].is_undefined_length and uid != ts:
-            pass
+        if uid.is_encapsulated and PIXEL_DATA in ds and not ds[PIXEL_DATA].is_undefined_length:
+            raise DicomValueError(
+                f"{uid.name} needs encapsulated (compressed) pixel data; this data set's pixel data "
+                "is native. Transcode it with pacsnb.transcode(ds, ...) first")
     if PIXEL_DATA in ds and ds[PIXEL_DATA].is_undefined_length:
         uid = UID(ts)
         if not uid.is_encapsulated:

@@ -68,6 +68,16 @@ def compare(ours, theirs, little: bool, where: str = "") -> list[str]:
                                 (a.VR == "UN" and bvr == "UN")):
             problems.append(f"{loc}: VR {a.VR} vs pydicom {bvr}")
             continue
+        if t == 0x7FE00010 and a.VR == "OW" and not little and ours.get(0x00280100) in (32, 64) \
+                and isinstance(b.value, (bytes, bytearray)):
+            # 32/64-bit pixels in big endian: pydicom keeps the file's bytes (whole values
+            # swapped); pacsnb gives the values in native order
+            size = ours.get(0x00280100) // 8
+            theirs_values = np.frombuffer(bytes(b.value), f">u{size}")
+            our_values = np.frombuffer(np.ascontiguousarray(a.value).tobytes(), f"=u{size}")
+            if not np.array_equal(theirs_values, our_values):
+                problems.append(f"{loc}: {size * 8}-bit big endian pixel values differ")
+            continue
         problems += compare_values(a.VR, a.value, b.value, little, loc)
     return problems
 
