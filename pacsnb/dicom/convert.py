@@ -29,6 +29,7 @@ b'1.2.3\\x00'
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable, Sequence as _Seq
 
 import numpy as np
@@ -58,6 +59,10 @@ class MultiValue(list):
 _TEXT_TYPES = {"PN": PersonName, "DA": DA, "TM": TM, "DT": DT, "IS": IS, "DS": DS, "UI": UID}
 _STRIP_BOTH = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "SH", "TM", "UI"})
 _DTYPES_LE = {vr: np.dtype("<" + c) for vr, c in NUMPY_DTYPES.items()}
+_STRUCT_CODES = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
+_STRUCT_LE = {vr: struct.Struct("<" + c) for vr, c in _STRUCT_CODES.items()}
+_STRUCT_BE = {vr: struct.Struct(">" + c) for vr, c in _STRUCT_CODES.items()}
+_SIZES = {vr: st.size for vr, st in _STRUCT_LE.items()}
 _DTYPES_BE = {vr: np.dtype(">" + c) for vr, c in NUMPY_DTYPES.items()}
 
 
@@ -108,9 +113,13 @@ def decode_text(vr: str, raw, charsets: tuple[str, ...] | None = None):
         return typ(s)
     if typ is None:
         return MultiValue([strip(p, " \x00") for p in s.split("\\")])
+    parts = [strip(p, " \x00") for p in s.split("\\")]
     if typ is IS or typ is DS:
-        return MultiValue([_convert_text(vr, strip(p, " \x00")) for p in s.split("\\")])
-    return MultiValue([typ(strip(p, " \x00")) for p in s.split("\\")])
+        try:
+            return MultiValue([typ(p) for p in parts])
+        except (ValueError, DicomValueError):  # an empty or invalid value among them
+            return MultiValue([_convert_text(vr, p) for p in parts])
+    return MultiValue([typ(p) for p in parts])
 
 
 def decode_value(vr: str, raw, little: bool = True, charsets: tuple[str, ...] | None = None):
@@ -142,8 +151,10 @@ def decode_value(vr: str, raw, little: bool = True, charsets: tuple[str, ...] | 
     if vr in TEXT_VRS:
         return decode_text(vr, raw, charsets)
     if vr in NUMERIC_VRS:
-        dt = (_DTYPES_LE if little else _DTYPES_BE)[vr]
         n = len(raw)
+        if n == _SIZES[vr]:  # one value, the common case: no numpy
+            return (_STRUCT_LE if little else _STRUCT_BE)[vr].unpack(raw)[0]
+        dt = (_DTYPES_LE if little else _DTYPES_BE)[vr]
         if n == 0:
             return None
         if n % dt.itemsize:

@@ -103,22 +103,21 @@ class DataElement:
     def value(self) -> Any:
         """The decoded value (see :mod:`pacsnb.dicom.convert` for the type of each VR)."""
         v = self._value
-        if v is _UNSET:
-            if self._seq_loader is not None:
-                v = self._seq_loader()
-                self._seq_loader = None
-            elif self.VR == "SQ":
-                v = Sequence()
-            elif self.VR in TEXT_VRS:
-                cs = None
-                if self.VR in CHARSET_VRS:
-                    cs = self._cs() if callable(self._cs) else self._cs
-                v = decode_text(self.VR, self._raw, cs)
-            else:
-                v = decode_value(self.VR, self._raw, self._little, None)
-            if isinstance(v, Sequence):
-                v._parent = self._parent
-            self._value = v
+        if v is not _UNSET:
+            return v
+        vr = self.VR
+        if vr in TEXT_VRS:
+            v = decode_text(vr, self._raw, self._cs if vr in CHARSET_VRS else None)
+        elif self._seq_loader is not None:
+            v = self._seq_loader()
+            self._seq_loader = None
+            v._parent = self._parent
+        elif vr == "SQ":
+            v = Sequence()
+            v._parent = self._parent
+        else:
+            v = decode_value(vr, self._raw, self._little, None)
+        self._value = v
         return v
 
     @value.setter
@@ -126,6 +125,9 @@ class DataElement:
         self._value = _coerce(self.VR, value)
         if isinstance(self._value, Sequence):
             self._value._parent = self._parent
+            for item in self._value:  # items inherit the data set's character set
+                if item._parent is None:
+                    item.__dict__["_parent"] = self._parent
         self._raw = None
         self._seq_loader = None
 
@@ -790,11 +792,12 @@ def _install_keyword_property(name: str, tag: int) -> None:
         return
 
     def fget(self: Dataset) -> Any:
-        e = self._dict.get(tag)
+        d = self._dict
+        e = d.get(tag)
         if e is None:
             raise AttributeError(f"this data set has no {name} {tag_str(tag)} element")
         if type(e) is int:
-            e = self._get_elem(tag)
+            e = d[tag] = self._src.element(e, self)
         v = e._value
         return e.value if v is _UNSET else v
 

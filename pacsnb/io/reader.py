@@ -110,28 +110,16 @@ class DataSource:
             self._rows[row] if self._rows is not None else self.tab[row].tolist())
         little = not (flags & K.BIG_BIT)
         if code:
-            vr = _vr_str(code)
-            if vr == "UN" and (tag >> 16) & 1 and 0x10 <= (tag & 0xFFFF) <= 0xFF:
-                vr = "LO"  # a private creator written as UN
-            elif vr == "UN" and (tag >> 16) & 1:
-                creator = ds.private_creator_of(tag)
-                entry = _dict.lookup_private(creator, tag) if creator else None
-                if entry is not None and length >= 0 and entry.vr not in ("UN", "SQ"):
-                    vr = entry.vr
-                    little = True
-            elif vr == "UN" and not (tag >> 16) & 1:
-                entry = _dict.lookup(tag)
-                if entry is not None and entry.vr not in ("UN", "NONE"):
-                    vr = entry.vr  # known VR for an element written as UN (PS3.5 6.2.2)
-                    if vr == "SQ":
-                        return self._sequence(row, tag, ds, implicit_inside=True)
-                    little = True
+            vr = _VR_CACHE.get(code) or _vr_str(code)
+            if vr == "UN":
+                vr, little, as_sequence = self._resolve_un(tag, length, ds)
+                if as_sequence:
+                    return self._sequence(row, tag, ds, implicit_inside=True)
         else:
             vr = self._implicit_vr(tag, ds, row)
-        undefined = length < 0
-        if vr == "SQ" or (undefined and tag != PIXEL_DATA):
-            return self._sequence(row, tag, ds)
-        if undefined:  # encapsulated pixel data: the item stream, without the sequence delimiter
+        if length < 0 or vr == "SQ":
+            if vr == "SQ" or tag != PIXEL_DATA:
+                return self._sequence(row, tag, ds)
             raw = self.buf[off:end - 8]
             # encapsulated pixel data is OB (PS3.5 A.4), whatever implicit VR would say
             e = DataElement._lazy(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
@@ -150,6 +138,23 @@ class DataSource:
         e.is_undefined_length = False
         e._value = _UNSET
         return e
+
+    def _resolve_un(self, tag: int, length: int, ds: Dataset) -> tuple[str, bool, bool]:
+        """The VR to use for an element written as UN: ``(vr, little, is_sequence)``."""
+        if (tag >> 16) & 1:
+            if 0x10 <= (tag & 0xFFFF) <= 0xFF:
+                return "LO", True, False  # a private creator written as UN
+            creator = ds.private_creator_of(tag)
+            entry = _dict.lookup_private(creator, tag) if creator else None
+            if entry is not None and length >= 0 and entry.vr not in ("UN", "SQ"):
+                return entry.vr, True, False
+            return "UN", True, False
+        entry = _dict.lookup(tag)
+        if entry is not None and entry.vr not in ("UN", "NONE"):
+            # known VR for an element written as UN: its value is implicit VR little endian
+            # (PS3.5 6.2.2)
+            return entry.vr, True, entry.vr == "SQ"
+        return "UN", True, False
 
     def _wide_big_endian_pixels(self, tag: int, off: int, length: int, ds: Dataset) -> DataElement:
         """OW Pixel Data in big endian: 32/64-bit pixels are stored with whole values swapped
@@ -263,7 +268,10 @@ def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, s
                 msg += f" ({end - err_pos} bytes left)"
             raise InvalidDicomError(msg, path=path, offset=int(err_pos), tag=int(err_tag) or None)
         src = DataSource(None, arr, path, tab, int(n))
-        src.top = dict(top[:ntop].tolist())
+        if ntop == n:  # no nested rows: top-level element i is row i
+            src.top = dict(zip(top[:ntop, 0].tolist(), range(ntop)))
+        else:
+            src.top = dict(zip(top[:ntop, 0].tolist(), top[:ntop, 1].tolist()))
         src.ntop = int(ntop)
         if warn[0]:
             src.warnings.append(f"{int(warn[0])} item(s) longer than their sequence's length, first at byte "

@@ -674,7 +674,7 @@ def _only_pacsnb_errors(data: bytes, **kw) -> None:
         pass
 
 
-FUZZ = settings(max_examples=400, deadline=None, database=None,
+FUZZ = settings(max_examples=400, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
