@@ -310,12 +310,10 @@ def test_pacsnb_writes_pydicom_files(tmp_path, source, ts_name):
 
 @pytest.fixture(scope="module")
 def sample_ct() -> Dataset:
-    """One slice of pacsnb's synthetic CT series (when pacsnb.samples provides it)."""
-    samples = pytest.importorskip("pacsnb.samples")
-    make = getattr(samples, "make_ct_series", None)
-    if make is None:
-        pytest.skip("pacsnb.samples has no make_ct_series yet")
-    return make(n_slices=1, rows=16, columns=16)[0]
+    """One slice of pacsnb's synthetic CT series."""
+    from pacsnb.samples import make_ct_series
+
+    return make_ct_series(n_slices=1, rows=16, columns=16)[0]
 
 
 @pytest.mark.parametrize("ts_name", list(SYNTAXES))
