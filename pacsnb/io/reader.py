@@ -498,7 +498,9 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
                   warnings: list[str] | None = None, force: bool = False) -> Dataset:
     if warnings is None:
         warnings = []
+    deflated_at = None
     if ts in _DEFLATED:
+        deflated_at = pos
         buf, arr, end = _inflate(arr, pos, end, path)
         pos = 0
         implicit, little = False, True
@@ -520,7 +522,14 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
                 f"read as {'implicit' if g_imp else 'explicit'} VR {'little' if g_little else 'big'} endian")
             implicit, little = g_imp, g_little
     stop_tag = PIXEL_DATA if stop_before_pixels else 0xFFFFFFFF
-    src = _scan(arr, pos, end, implicit, little, stop_tag, 0, path, max_depth=max_depth)
+    try:
+        src = _scan(arr, pos, end, implicit, little, stop_tag, 0, path, max_depth=max_depth)
+    except InvalidDicomError as exc:
+        if deflated_at is None:
+            raise
+        # offsets in the inflated bytes are not file offsets: name both
+        raise InvalidDicomError(f"{exc.message} (at byte {exc.offset} of the inflated data set)", path=path,
+                                offset=deflated_at, tag=exc.tag) from None
     src.buf = buf
     warnings += src.warnings
     rows = src.top
@@ -545,7 +554,7 @@ def _inflate(arr: np.ndarray, pos: int, end: int, path: str | None):
     chunk = data
     try:
         while chunk:
-            piece = d.decompress(chunk, 1 << 24)
+            piece = d.decompress(chunk, 1 << 22)
             out.append(piece)
             total += len(piece)
             if total > MAX_INFLATED:

@@ -497,6 +497,10 @@ def _strategies():
             continue
         if e.tag in (0x00080005, 0x00080016, 0x00080018) or e.vr in ("UN", "NONE"):
             continue
+        if e.vr == "SQ" and e.tag < 0x00080005:
+            # pydicom decodes items of a sequence that comes before (0008,0005) with the
+            # default character set (it has not read the charset yet): the oracle would be wrong
+            continue
         entries.setdefault(e.vr, []).append(e)
     value_vrs = sorted(vr for vr in entries if vr != "SQ")
 

@@ -14,7 +14,6 @@ with zlib (``rt_helpers``), not with pacsnb.
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import struct
 import time
@@ -612,6 +611,98 @@ def test_deflated_stream_of_a_valid_body_reads():
     _check_body(ds)
 
 
+def test_hostile_length_inside_a_deflated_data_set():
+    """The offset of an error found after inflating cannot be a file offset: the message
+    must say which it is (a bare "at byte 60" would point into the preamble)."""
+    body = head(EXPLICIT_LE) + el(0x00181030, b"UT", b"abcd", EXPLICIT_LE, length=0xFFFFFFF0)
+    data = meta(DEFLATED) + _deflate(body)
+    with Peak() as mem:
+        err = expect_invalid(data)
+    assert err.tag == 0x00181030
+    assert mem.peak < 2_000_000 + 16 * len(data)
+    msg = str(err)
+    says_where = err.offset >= len(meta(DEFLATED)) or "inflated" in msg.lower() or "deflated" in msg.lower()
+    assert says_where, f"offset {err.offset} of the inflated data set reported as if it were a file offset: {msg}"
+
+
+# ---------------------------------------------------------------------------------------
+# hostile meta, stray delimiters, garbage values
+# ---------------------------------------------------------------------------------------
+
+def _meta_with(*elements: bytes, group_length: int | None = None) -> bytes:
+    body = b"".join(elements)
+    gl = len(body) if group_length is None else group_length
+    return b"\0" * 128 + b"DICM" + el(0x00020000, b"UL", struct.pack("<I", gl), EXPLICIT_LE) + body
+
+
+@pytest.mark.parametrize("bad", [
+    el(0x00020001, b"OB", b"\0\1", EXPLICIT_LE, length=0xFFFFFFF0),
+    el(0x00020010, b"UI", b"1.2", EXPLICIT_LE, length=0xFFF0),
+    el(0x00020010, b"UI", b"1.2", EXPLICIT_LE, length=0x80000000 >> 16),
+], ids=["OB-huge", "UI-0xFFF0", "UI-0x8000"])
+def test_hostile_length_in_the_meta(bad, tmp_path):
+    path = tmp_path / "meta.dcm"
+    path.write_bytes(_meta_with(bad) + _body(IMPLICIT_LE))
+    err = expect_invalid(path)
+    assert err.path == str(path) and err.offset == 144 and err.tag in (0x00020001, 0x00020010)
+
+
+@pytest.mark.parametrize("gl", [0xFFFFFFF0, 0x80000000, 0])
+def test_hostile_meta_group_length_is_lenient_with_warning(gl, caplog):
+    m = meta(EXPLICIT_LE)
+    ds = read_all(m[:140] + struct.pack("<I", gl) + m[144:] + _body(EXPLICIT_LE))
+    _check_body(ds)
+    assert warned(ds, caplog, "group length")
+
+
+@pytest.mark.parametrize("ts", PLAIN_SYNTAXES, ids=SYNTAX_IDS.get)
+@pytest.mark.parametrize("kind", ["item", "seq"])
+def test_stray_delimiter_at_top_level(ts, kind):
+    h = head(ts)
+    err = expect_invalid(part10(h + delim(ts, kind) + el(0x00100010, b"PN", b"DOE ", ts), ts))
+    assert err.offset == len(meta(ts)) + len(h)
+    assert err.tag == (0xFFFEE00D if kind == "item" else 0xFFFEE0DD)
+
+
+GARBAGE_VALUES = {  # VR: (tag, value bytes that do not follow the VR's rules)
+    b"DA": (0x00080020, b"2024XX99"), b"TM": (0x00080030, b"99:99:99"), b"DT": (0x0008002A, b"\xff\xff"),
+    b"AT": (0x00209165, b"\x01\x02\x03"), b"US": (0x00280010, b"\x01\x02\x03"), b"FD": (0x00189345, b"\x01" * 7),
+    b"DS": (0x00180050, b"1.2.3.4\0"), b"IS": (0x00200013, b"abc "), b"UI": (0x0020000D, b"\xff\0"),
+    b"AS": (0x00101010, b"\0\0"), b"PN": (0x00100010, b"a=b=c=d^e^f^g^h^"), b"OF": (0x00181638, b"\x01\x02\x03"),
+    b"OW": (0x7FE00010, b"\x01\x02\x03"), b"UR": (0x00081190, b"\xff\xfe"), b"UC": (0x00080119, b"\xc3\x28"),
+    b"SV": (0x00720082, b"\x01" * 9), b"LO": (0x00100020, b"\x1b$B\x80"), b"CS": (0x00080060, b"\x00\xff"),
+}
+
+
+@pytest.mark.parametrize("ts", PLAIN_SYNTAXES, ids=SYNTAX_IDS.get)
+@pytest.mark.parametrize("vr", list(GARBAGE_VALUES), ids=lambda v: v.decode())
+def test_garbage_values_read_leniently(ts, vr):
+    """Values that break their VR's rules never make reading or touching them raise
+    anything but PacsnbError (data sets from the wild must stay readable)."""
+    tag, value = GARBAGE_VALUES[vr]
+    data = part10(head(ts) + el(tag, vr, value, ts) + el(0x00201041, b"DS", b"1.5 ", ts), ts)
+    try:
+        ds = read_all(data)
+        repr(ds)
+        ds.to_series(nested=True)
+    except PacsnbError:
+        return
+    assert float(ds.SliceLocation) == 1.5
+
+
+@pytest.mark.parametrize("charset", [b"ISO_IR 999 ", b"\xff\xfe", b"ISO 2022 IR 87\\ISO_IR 999 ", b"ISO_IR 192"])
+def test_garbage_text_and_charsets_read_leniently(charset):
+    ts = EXPLICIT_LE
+    body = (el(0x00080005, b"CS", charset, ts) + head(ts) + el(0x00100010, b"PN", b"\xff\xfe\x1b$B\x80\x80", ts)
+            + el(0x00081030, b"LO", b"\xe9\xe9\x1b(J", ts) + el(0x00201041, b"DS", b"1.5 ", ts))
+    try:
+        ds = read_all(part10(body, ts))
+        repr(ds)
+    except PacsnbError:
+        return
+    assert float(ds.SliceLocation) == 1.5
+
+
 # ---------------------------------------------------------------------------------------
 # files that are not DICOM at all
 # ---------------------------------------------------------------------------------------
@@ -674,7 +765,7 @@ def _only_pacsnb_errors(data: bytes, **kw) -> None:
         pass
 
 
-FUZZ = settings(max_examples=400, deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=1000, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -768,5 +859,3 @@ def test_mutated_valid_files(ts, draw):
     finally:
         logging.disable(logging.NOTSET)
 
-
-_ = os
