@@ -561,8 +561,5 @@ def test_items_of_a_replaced_sequence_inherit_the_character_set(charset, text):
         assert read_pd(encode_file(ds, ts)).ReferencedStudySequence[0].CodeMeaning == text
 
 
-def test_dcmtk_present_or_skipped():
-    if DCMDUMP is None:
-        pytest.skip("dcmtk not installed")
-    assert DCMDUMP
+# whether dcmtk is present is checked in CI by tests/interop/test_environment.py
 
