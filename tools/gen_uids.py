@@ -59,6 +59,17 @@ NO_PIXEL_DATA = {"1.2.840.10008.1.2.4.94", "1.2.840.10008.1.2.4.95",
                  "1.2.840.10008.1.2.6.1", "1.2.840.10008.1.2.6.2"}
 
 
+#: PS3.6 Table A-1 transfer syntaxes added after pydicom 3.0.2's table (source "A"):
+#: Deflated Image Frame Compression (PS3.5 A.4.13: each frame deflated, encapsulated) and
+#: JPEG XL (PS3.5 A.4.12).
+NEWER_TRANSFER_SYNTAXES = [
+    ("1.2.840.10008.1.2.8.1", "Deflated Image Frame Compression", "DeflatedImageFrameCompression"),
+    ("1.2.840.10008.1.2.4.110", "JPEG XL Lossless", "JPEGXLLossless"),
+    ("1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression", "JPEGXLJPEGRecompression"),
+    ("1.2.840.10008.1.2.4.112", "JPEG XL", "JPEGXL"),
+]
+
+
 def transfer_syntax_flags(uid: str, name: str) -> list[int]:
     """[implicit VR, little endian, deflated, encapsulated] for a transfer syntax.
 
@@ -70,7 +81,7 @@ def transfer_syntax_flags(uid: str, name: str) -> list[int]:
     if uid in NATIVE or uid in NO_PIXEL_DATA:
         encapsulated = False
     elif (uid.startswith(TS_ROOT + ".4.") or uid == TS_ROOT + ".5"
-          or uid == TS_ROOT + ".1.98"):
+          or uid == TS_ROOT + ".1.98" or uid == TS_ROOT + ".8.1"):
         encapsulated = True
     else:
         raise SystemExit(f"transfer syntax {uid} ({name}) is not classified: "
@@ -94,6 +105,13 @@ def build(standard_dir: Path) -> dict:
         if info:
             entry["info"] = info
         by_uid[uid] = entry
+
+    # Transfer syntaxes of PS3.6 Table A-1 newer than the pydicom release used as the
+    # machine-readable source (facts of the standard: UID, name, keyword).
+    for uid, name, keyword in NEWER_TRANSFER_SYNTAXES:
+        if uid not in by_uid:
+            by_uid[uid] = {"uid": uid, "name": name, "keyword": keyword, "type": "Transfer Syntax",
+                           "retired": False, "source": "A"}
 
     notes: dict[str, str] = {}
     for sop in sops:

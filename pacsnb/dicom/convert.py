@@ -48,12 +48,86 @@ log = logging.getLogger(__name__)
 
 
 class MultiValue(list):
-    """A multi-valued element's values (a ``list``); its ``str`` joins them with backslashes."""
+    """A multi-valued element's values (a ``list``); its ``str`` joins them with backslashes.
 
-    __slots__ = ()
+    Changing it in place (``ds.ImageType[0] = "DERIVED"``) marks its element as changed,
+    so that the new values are written, not the bytes it was read from.
+
+    Examples
+    --------
+    >>> v = MultiValue(["ORIGINAL", "PRIMARY"])
+    >>> v[0] = "DERIVED"
+    >>> print(v)
+    DERIVED\\PRIMARY
+    """
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, values=()) -> None:
+        super().__init__(values)
+        self._owner = None
 
     def __str__(self) -> str:
         return "\\".join(str(v) for v in self)
+
+    def _changed(self) -> None:
+        owner = self._owner
+        if owner is not None:
+            element = owner()
+            if element is not None:
+                element._raw = None  # write the values, not the bytes read
+            self._owner = None
+
+    def __setitem__(self, i, v) -> None:
+        self._changed()
+        super().__setitem__(i, v)
+
+    def __delitem__(self, i) -> None:
+        self._changed()
+        super().__delitem__(i)
+
+    def __iadd__(self, other):
+        self._changed()
+        return super().__iadd__(other)
+
+    def __imul__(self, n):
+        self._changed()
+        return super().__imul__(n)
+
+    def append(self, v) -> None:
+        self._changed()
+        super().append(v)
+
+    def extend(self, vs) -> None:
+        self._changed()
+        super().extend(vs)
+
+    def insert(self, i, v) -> None:
+        self._changed()
+        super().insert(i, v)
+
+    def pop(self, *args):
+        self._changed()
+        return super().pop(*args)
+
+    def remove(self, v) -> None:
+        self._changed()
+        super().remove(v)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def sort(self, *args, **kwargs) -> None:
+        self._changed()
+        super().sort(*args, **kwargs)
+
+    def reverse(self) -> None:
+        self._changed()
+        super().reverse()
+
+    def __reduce__(self):
+        return (MultiValue, (list(self),))
 
 
 _TEXT_TYPES = {"PN": PersonName, "DA": DA, "TM": TM, "DT": DT, "IS": IS, "DS": DS, "UI": UID}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy as _copy
 import html
+import weakref
 import logging
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from typing import Any
@@ -63,7 +64,7 @@ class DataElement:
     """
 
     __slots__ = ("tag", "VR", "_value", "_raw", "_little", "_cs", "_parent", "_seq_loader",
-                 "is_undefined_length")
+                 "is_undefined_length", "__weakref__")
 
     def __init__(self, tag: TagLike, VR: str, value: Any = None, *, raw=None, little: bool = True,
                  charsets: tuple[str, ...] | None = None, undefined_length: bool = False) -> None:
@@ -108,6 +109,8 @@ class DataElement:
         vr = self.VR
         if vr in TEXT_VRS:
             v = decode_text(vr, self._raw, self._cs if vr in CHARSET_VRS else None)
+            if type(v) is MultiValue:
+                v._owner = weakref.ref(self)  # an in-place change must drop the raw bytes
         elif self._seq_loader is not None:
             v = self._seq_loader()
             self._seq_loader = None
@@ -181,9 +184,11 @@ class DataElement:
         return _element_line(self, 0)
 
     def _copy(self) -> "DataElement":
+        if self._seq_loader is not None:
+            self.value  # noqa: B018 - load the items, so that the copy gets copies of them
         e = DataElement.__new__(DataElement)
         e.tag, e.VR, e._raw, e._little, e._cs = self.tag, self.VR, self._raw, self._little, self._cs
-        e._parent, e._seq_loader, e.is_undefined_length = None, self._seq_loader, self.is_undefined_length
+        e._parent, e._seq_loader, e.is_undefined_length = None, None, self.is_undefined_length
         v = self._value
         if isinstance(v, Sequence):
             v = v.copy()
@@ -415,6 +420,14 @@ class Dataset:
         entry = _dict.lookup(tag)
         if entry is None:
             raise DictionaryError(f"{tag_str(tag)} is not in the data dictionary: use ds.add_new(tag, VR, value)")
+        if "SS" in entry.vrs and "US" in entry.vrs:
+            # US or SS (e.g. Smallest Image Pixel Value): signed when Pixel Representation is 1
+            # here or in an enclosing data set (PS3.5 Annex C.2)
+            d: Dataset | None = self
+            while d is not None:
+                if 0x00280103 in d._dict:
+                    return "SS" if d.get(0x00280103) == 1 else "US"
+                d = d._parent
         return entry.vr
 
     def _reset_charsets(self) -> None:
@@ -693,6 +706,7 @@ class Dataset:
             new.add(e._copy())
         for attr in ("preamble", "filename", "read_transfer_syntax", "is_little_endian", "is_implicit_VR"):
             new.__dict__[attr] = self.__dict__.get(attr)
+        new.__dict__["read_warnings"] = list(self.read_warnings)
         if self.file_meta is not None:
             new.__dict__["file_meta"] = self.file_meta.copy()
         new.__dict__["_parent"] = self._parent

@@ -17,6 +17,7 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import logging
 import mmap
 import os
@@ -47,12 +48,31 @@ MMAP_THRESHOLD = 1 << 20
 #: Maximum nesting depth of sequences and items (each level of sequence + item counts 2).
 MAX_DEPTH = 256
 #: Deflated data sets may not inflate to more than this many bytes (zip-bomb guard).
-MAX_INFLATED = 4 << 30
+MAX_INFLATED = 1 << 30
 
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
-_DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
+
+
+@functools.lru_cache(maxsize=256)
+def data_set_encoding(transfer_syntax: str) -> tuple[bool, bool, bool]:
+    """``(implicit_vr, little_endian, deflated)`` of the data set in a transfer syntax.
+
+    From the UID registry; an unknown UID is read as explicit VR little endian, the
+    encoding of every transfer syntax but four (PS3.5 Annex A).
+
+    Examples
+    --------
+    >>> data_set_encoding("1.2.840.10008.1.2"), data_set_encoding("1.2.840.10008.1.2.1.99")
+    ((True, True, False), (False, True, True))
+    >>> data_set_encoding("1.2.840.10008.1.2.8.1")  # deflated frames, not a deflated data set
+    (False, True, False)
+    """
+    uid = UID(transfer_syntax)
+    if uid.is_transfer_syntax:
+        return uid.is_implicit_vr, uid.is_little_endian, uid.is_deflated
+    return False, True, False
 
 _VR_CACHE: dict[int, str] = {}
 _new_element = object.__new__
@@ -74,7 +94,7 @@ class DataSource:
     ``tab`` is the scanner's table (see :mod:`pacsnb.io._kernels`).
     """
 
-    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings", "top", "ntop", "depth")
+    __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings", "top", "ntop", "depth", "stop_pos")
 
     def __init__(self, buf, arr: np.ndarray, path: str | None, tab: np.ndarray, n: int) -> None:
         self.buf = buf
@@ -177,8 +197,10 @@ class DataSource:
             el = tag & 0xFFFF
             if el == 0:
                 return "UL"
+            if 0x10 <= el <= 0xFF:
+                return "LO"  # private creator
             if el <= 0xFF:
-                return "LO"
+                return "UN"  # (gggg,0001-000F): reserved, no VR known
             creator = ds.private_creator_of(tag)
             if creator:
                 entry = _dict.lookup_private(creator, tag)
@@ -268,6 +290,7 @@ def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, s
                 msg += f" ({end - err_pos} bytes left)"
             raise InvalidDicomError(msg, path=path, offset=int(err_pos), tag=int(err_tag) or None)
         src = DataSource(None, arr, path, tab, int(n))
+        src.stop_pos = int(stop_pos)
         if ntop == n:  # no nested rows: top-level element i is row i
             src.top = dict(zip(top[:ntop, 0].tolist(), range(ntop)))
         else:
@@ -286,6 +309,27 @@ def _scan(arr: np.ndarray, start: int, end: int, implicit: bool, little: bool, s
         return src
 
 
+class _Incomplete(Exception):
+    """A header read from the start of a file needs more of the file."""
+
+
+#: A header-only read first reads this many bytes of a larger file.
+HEADER_PREFIX = 64 << 10
+
+
+def _read_prefix(source) -> tuple[bytes, np.ndarray, str] | None:
+    """The first HEADER_PREFIX bytes of a file larger than that, else None."""
+    path = os.fspath(source)
+    try:
+        with open(path, "rb") as f:
+            b = f.read(HEADER_PREFIX)
+            if len(b) < HEADER_PREFIX or not f.read(1):
+                return None  # small file: read it whole the usual way
+    except OSError:
+        return None  # let the full read report it
+    return b, np.frombuffer(b, np.uint8), path
+
+
 def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
     """Get (buffer, uint8 array, path) for a path, bytes or binary file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -296,7 +340,7 @@ def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
         try:
             f = open(path, "rb")
         except IsADirectoryError:
-            raise InvalidDicomError("is a directory, not a DICOM file (use pacsnb.scan for folders)",
+            raise InvalidDicomError("is a directory, not a DICOM file (read the files in it one by one)",
                                     path=path) from None
         with f:
             size = os.fstat(f.fileno()).st_size
@@ -386,6 +430,16 @@ def read(source: Union[PathLike, bytes, BinaryIO], *, stop_before_pixels: bool =
     >>> ds.file_meta.TransferSyntaxUID.name
     'Explicit VR Little Endian'
     """
+    if stop_before_pixels and isinstance(source, (str, os.PathLike)):
+        # a header read needs the start of the file only: try HEADER_PREFIX bytes first
+        head = _read_prefix(source)
+        if head is not None:
+            buf, arr, path = head
+            try:
+                return _read_array(buf, arr, path, stop_before_pixels=True, specific_tags=specific_tags,
+                                   force=force, max_depth=max_depth, partial=True)
+            except _Incomplete:
+                pass
     buf, arr, path = _read_source(source)
     return _read_array(buf, arr, path, stop_before_pixels=stop_before_pixels,
                        specific_tags=specific_tags, force=force, max_depth=max_depth)
@@ -406,7 +460,8 @@ def read_bytes(data: bytes, *, transfer_syntax: str | None = None, **kwargs: Any
 
 
 def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: bool = False,
-                specific_tags=None, force: bool = False, max_depth: int = MAX_DEPTH) -> Dataset:
+                specific_tags=None, force: bool = False, max_depth: int = MAX_DEPTH,
+                partial: bool = False) -> Dataset:
     end = len(arr)
     preamble = None
     pos = 0
@@ -448,7 +503,7 @@ def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: b
             warnings.append(f"no 'DICM' prefix and no File Meta Information: read as a bare data set "
                             f"in {UID(ts).name}")
     ds = _read_dataset(buf, arr, path, pos, end, ts, stop_before_pixels=stop_before_pixels,
-                       specific_tags=specific_tags, max_depth=max_depth, warnings=warnings)
+                       specific_tags=specific_tags, max_depth=max_depth, warnings=warnings, partial=partial)
     ds.__dict__["file_meta"] = meta if meta is not None else Dataset()
     ds.__dict__["preamble"] = preamble
     ds.__dict__["filename"] = path
@@ -495,24 +550,17 @@ def _read_meta(buf, arr: np.ndarray, pos: int, end: int, path: str | None):
 
 def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts: str, *,
                   stop_before_pixels: bool = False, specific_tags=None, max_depth: int = MAX_DEPTH,
-                  warnings: list[str] | None = None, force: bool = False) -> Dataset:
+                  warnings: list[str] | None = None, force: bool = False, partial: bool = False) -> Dataset:
     if warnings is None:
         warnings = []
     deflated_at = None
-    if ts in _DEFLATED:
+    implicit, little, deflated = data_set_encoding(ts)
+    if deflated:
         deflated_at = pos
         buf, arr, end = _inflate(arr, pos, end, path)
         pos = 0
-        implicit, little = False, True
-    elif ts == _IMPLICIT_LE:
-        implicit, little = True, True
-    elif ts == _EXPLICIT_BE:
-        implicit, little = False, False
-    else:
-        implicit, little = False, True
-        uid = UID(ts)
-        if ts != _EXPLICIT_LE and not uid.is_transfer_syntax and not uid.is_valid:
-            warnings.append(f"Transfer Syntax UID {ts!r} is not a valid UID; reading as explicit VR little endian")
+    elif ts != _EXPLICIT_LE and not UID(ts).is_transfer_syntax and not UID(ts).is_valid:
+        warnings.append(f"Transfer Syntax UID {ts!r} is not a valid UID; reading as explicit VR little endian")
     # A wrong transfer syntax in the meta is common: check the first element and say so.
     if pos + 8 <= end and not _is_plausible_first(arr, pos, end, implicit, little):
         g_imp, g_little = _guess_encoding(arr, pos, end, path)
@@ -525,11 +573,15 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
     try:
         src = _scan(arr, pos, end, implicit, little, stop_tag, 0, path, max_depth=max_depth)
     except InvalidDicomError as exc:
+        if partial:
+            raise _Incomplete from None
         if deflated_at is None:
             raise
         # offsets in the inflated bytes are not file offsets: name both
         raise InvalidDicomError(f"{exc.message} (at byte {exc.offset} of the inflated data set)", path=path,
                                 offset=deflated_at, tag=exc.tag) from None
+    if partial and src.stop_pos >= end:
+        raise _Incomplete  # the data set may go on past the part read: read it all
     src.buf = buf
     warnings += src.warnings
     rows = src.top
@@ -549,26 +601,26 @@ def _read_dataset(buf, arr: np.ndarray, path: str | None, pos: int, end: int, ts
 def _inflate(arr: np.ndarray, pos: int, end: int, path: str | None):
     d = zlib.decompressobj(-zlib.MAX_WBITS)
     data = arr[pos:end].tobytes()
-    out = []
+    out = bytearray()
     total = 0
     chunk = data
     try:
         while chunk:
             piece = d.decompress(chunk, 1 << 22)
-            out.append(piece)
+            out += piece
             total += len(piece)
             if total > MAX_INFLATED:
                 raise InvalidDicomError(f"deflated data set inflates to more than {MAX_INFLATED} bytes",
                                         path=path, offset=pos)
             chunk = d.unconsumed_tail
-        out.append(d.flush())
+        out += d.flush()
         if not d.eof:
             raise InvalidDicomError("the deflated data set ends before its deflate stream does (file truncated?)",
                                     path=path, offset=end)
     except zlib.error as exc:
         raise InvalidDicomError(f"deflated data set is corrupt ({exc})", path=path, offset=pos) from None
-    b = b"".join(out)
-    return b, np.frombuffer(b, np.uint8), len(b)
+    view = memoryview(out)  # no second copy: values are views of the inflated bytes
+    return view, np.frombuffer(view, np.uint8), len(out)
 
 
 _ = (Path, tag_str)

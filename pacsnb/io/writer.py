@@ -32,29 +32,18 @@ from pacsnb.dicom.tag import PIXEL_DATA, tag_str
 from pacsnb.dicom.uid import PACSNB_IMPLEMENTATION_CLASS_UID, PACSNB_IMPLEMENTATION_VERSION_NAME, UID
 from pacsnb.dicom.vr import CHARSET_VRS, LONG_EXPLICIT_VRS, TEXT_VRS
 from pacsnb.errors import DicomValueError, InvalidDicomError
+from pacsnb.io.reader import data_set_encoding
 
 __all__ = ["write", "encode_dataset", "build_file_meta", "encode_file"]
 
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
-_DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
 
 _ITEM_UNDEF = {True: struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF),
                False: struct.pack(">HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)}
 _ITEM_DELIM = {True: struct.pack("<HHI", 0xFFFE, 0xE00D, 0), False: struct.pack(">HHI", 0xFFFE, 0xE00D, 0)}
 _SEQ_DELIM = {True: struct.pack("<HHI", 0xFFFE, 0xE0DD, 0), False: struct.pack(">HHI", 0xFFFE, 0xE0DD, 0)}
-
-
-def _encoding_of(ts: str) -> tuple[bool, bool, bool]:
-    """(implicit, little, deflated) for a transfer syntax UID."""
-    if ts == _IMPLICIT_LE:
-        return True, True, False
-    if ts == _EXPLICIT_BE:
-        return False, False, False
-    if ts in _DEFLATED:
-        return False, True, True
-    return False, True, False
 
 
 def _header(tag: int, vr: str, length: int, implicit: bool, little: bool) -> bytes:
@@ -69,8 +58,7 @@ def _header(tag: int, vr: str, length: int, implicit: bool, little: bool) -> byt
     return struct.pack(e + "HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
 
 
-def _write_dataset(out: list, ds: Dataset, implicit: bool, little: bool, charsets_changed: bool,
-                   skip_group2: bool) -> None:
+def _write_dataset(out: list, ds: Dataset, implicit: bool, little: bool, skip_group2: bool) -> None:
     cs = ds._charsets()
     for tag in sorted(ds._dict):
         if skip_group2 and tag >> 16 == 2:
@@ -81,7 +69,7 @@ def _write_dataset(out: list, ds: Dataset, implicit: bool, little: bool, charset
             if isinstance(bits, int) and bits in (32, 64):
                 _write_wide_ow_pixels(out, e, bits // 8, implicit, little)
                 continue
-        _write_element(out, e, implicit, little, cs, charsets_changed)
+        _write_element(out, e, implicit, little, cs)
 
 
 def _write_wide_ow_pixels(out: list, e: DataElement, size: int, implicit: bool, little: bool) -> None:
@@ -102,14 +90,14 @@ def _write_wide_ow_pixels(out: list, e: DataElement, size: int, implicit: bool, 
     out.append(data)
 
 
-def _write_element(out: list, e: DataElement, implicit: bool, little: bool, cs, charsets_changed: bool) -> None:
+def _write_element(out: list, e: DataElement, implicit: bool, little: bool, cs) -> None:
     tag = int(e.tag)
     vr = e.VR
     if vr == "SQ":
         out.append(_header(tag, "SQ", 0xFFFFFFFF, implicit, little))
         for item in e.value:
             out.append(_ITEM_UNDEF[little])
-            _write_dataset(out, item, implicit, little, charsets_changed, False)
+            _write_dataset(out, item, implicit, little, False)
             out.append(_ITEM_DELIM[little])
         out.append(_SEQ_DELIM[little])
         return
@@ -129,9 +117,10 @@ def _write_element(out: list, e: DataElement, implicit: bool, little: bool, cs, 
     raw = e._raw
     if raw is not None and len(raw) % 2 == 0 and (
             # unchanged values are copied as read: text does not depend on the byte order (so
-            # IS/DS and everything else keep their exact text), bytes neither
-            (vr in TEXT_VRS and not (charsets_changed and vr in CHARSET_VRS))
-            or vr in ("UN", "OB") or e._little == little):
+            # IS/DS and everything else keep their exact text) unless it was read in another
+            # character set than the one in force; bytes do not depend on it either
+            (vr in CHARSET_VRS and e._cs == cs) or (vr in TEXT_VRS and vr not in CHARSET_VRS)
+            or (vr not in TEXT_VRS and (vr in ("UN", "OB") or e._little == little))):
         data = raw
     else:
         data = encode_value(vr, e.value, little, cs if vr in CHARSET_VRS else None)
@@ -169,9 +158,9 @@ def encode_dataset(ds: Dataset, transfer_syntax: str = _EXPLICIT_LE) -> bytes:
     >>> encode_dataset(ds, "1.2.840.10008.1.2")
     b'\\x10\\x00\\x10\\x00\\x04\\x00\\x00\\x00DOE '
     """
-    implicit, little, deflated = _encoding_of(str(transfer_syntax))
+    implicit, little, deflated = data_set_encoding(str(transfer_syntax))
     out: list = []
-    _write_dataset(out, ds, implicit, little, _charsets_changed(ds), True)
+    _write_dataset(out, ds, implicit, little, True)
     data = b"".join(out)
     if deflated:
         c = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
@@ -179,16 +168,6 @@ def encode_dataset(ds: Dataset, transfer_syntax: str = _EXPLICIT_LE) -> bytes:
         if len(data) & 1:
             data += b"\x00"
     return data
-
-
-def _charsets_changed(ds: Dataset) -> bool:
-    # Elements keep the raw bytes they were read with; the charset they were decoded with is
-    # the one in force when read. If the user changed (0008,0005) since, re-encode text.
-    src = ds._src
-    if src is None or 0x00080005 not in ds._dict:
-        return False
-    e = ds._dict[0x00080005]
-    return type(e) is not int and e._raw is None
 
 
 def build_file_meta(ds: Dataset, transfer_syntax: str) -> Dataset:
@@ -232,7 +211,7 @@ def encode_file(ds: Dataset, transfer_syntax: str | None = None, *, preamble: by
     """
     ts = transfer_syntax or ds.transfer_syntax or _EXPLICIT_LE
     ts = str(ts)
-    if ts not in (_IMPLICIT_LE, _EXPLICIT_LE, _EXPLICIT_BE) + _DEFLATED:
+    if ts not in (_IMPLICIT_LE, _EXPLICIT_LE, _EXPLICIT_BE):
         uid = UID(ts)
         if not uid.is_transfer_syntax:
             raise DicomValueError(f"{ts!r} is not a transfer syntax UID")
@@ -241,7 +220,7 @@ def encode_file(ds: Dataset, transfer_syntax: str | None = None, *, preamble: by
         if uid.is_encapsulated and PIXEL_DATA in ds and not ds[PIXEL_DATA].is_undefined_length:
             raise DicomValueError(
                 f"{uid.name} needs encapsulated (compressed) pixel data; this data set's pixel data "
-                "is native. Transcode it with pacsnb.transcode(ds, ...) first")
+                "is native. Compress its frames and set them with pacsnb.io.encaps.set_encapsulated_pixel_data first")
     if PIXEL_DATA in ds and ds[PIXEL_DATA].is_undefined_length:
         uid = UID(ts)
         if not uid.is_encapsulated:
@@ -253,13 +232,36 @@ def encode_file(ds: Dataset, transfer_syntax: str | None = None, *, preamble: by
         return body
     meta = build_file_meta(ds, ts)
     meta_out: list = []
-    _write_dataset(meta_out, meta, False, True, False, False)
+    _write_dataset(meta_out, meta, False, True, False)
     meta_bytes = b"".join(meta_out)
     group_length = _header(0x00020000, "UL", 4, False, True) + struct.pack("<I", len(meta_bytes))
     pre = preamble if preamble is not None else (ds.preamble if ds.preamble is not None else b"\x00" * 128)
     if len(pre) != 128:
         raise DicomValueError("the preamble must be 128 bytes")
     return b"".join((pre, b"DICM", group_length, meta_bytes, body))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once: os.umask is process-wide, so never toggle it later
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make the rename durable (the directory entry), where the platform allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write(ds: Dataset, target: Union[str, os.PathLike, BinaryIO], transfer_syntax: str | None = None, *,
@@ -307,10 +309,18 @@ def write(ds: Dataset, target: Union[str, os.PathLike, BinaryIO], transfer_synta
     fd, tmp = tempfile.mkstemp(prefix=".pacsnb-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes the file private (0600): give it the mode a plain open() would,
+            # or keep the mode of the file it replaces
+            try:
+                mode = os.stat(path).st_mode & 0o7777
+            except FileNotFoundError:
+                mode = 0o666 & ~_UMASK
+            os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_dir(folder)
     except BaseException:
         try:
             os.unlink(tmp)

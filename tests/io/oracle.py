@@ -21,7 +21,7 @@ BULK = {"OB": "u1", "OW": "u2", "OF": "f4", "OD": "f8", "OL": "u4", "OV": "u8"}
 def pydicom_files() -> list[Path]:
     """Every file the pydicom wheel ships as test data (test_files and charset_files)."""
     out = []
-    for sub in ("test_files", "charset_files"):
+    for sub in ("test_files", "charset_files", "palettes"):
         for p in sorted((PYDICOM_DATA / sub).rglob("*")):
             if p.is_file() and p.suffix not in (".py", ".pyc", ".json", ".txt", ".md") and p.name != "__init__.py":
                 out.append(p)
@@ -212,11 +212,12 @@ def register_pydicom_private_dictionaries() -> int:
                 continue
             if not vr or vr == "NONE":
                 continue
-            ours[int(k, 16)] = (vr.replace(" or ", "|").split("|")[0] if "or" in vr else vr, vm or "1", name)
+            tag = int(k, 16)
+            if not (tag >> 16) & 1 or (tag >> 16) in (1, 3, 5, 7, 0xFFFF):
+                continue  # vendor entries outside private groups: not private elements
+            vr = vr.replace("_", " or ")  # pydicom writes 'OB_OW' for 'OB or OW'
+            ours[tag] = (vr.split(" or ")[0], vm or "1", name)
         if ours and creator.strip():
-            try:
-                register_private_dictionary(creator, ours)
-                n += 1
-            except Exception:  # noqa: BLE001 - entries our API refuses are skipped
-                continue
+            register_private_dictionary(creator, ours)
+            n += 1
     return n
