@@ -27,6 +27,8 @@ __all__ = [
     "AssociationRejected",
     "AssociationAborted",
     "DimseError",
+    "PDUError",
+    "LocalProtocolError",
     "ArchiveError",
     "DeidError",
 ]
@@ -133,3 +135,64 @@ class ArchiveError(PacsnbError):
 
 class DeidError(PacsnbError):
     """De-identification cannot be done safely as asked."""
+
+
+_PDU_NAMES = {
+    0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ", 0x04: "P-DATA-TF",
+    0x05: "A-RELEASE-RQ", 0x06: "A-RELEASE-RP", 0x07: "A-ABORT",
+}
+
+
+def _pdu_name(pdu_type: int) -> str:
+    """The PS3.8 name of a PDU type (``'PDU type 0x09'`` for an unknown one)."""
+    return _PDU_NAMES.get(pdu_type, f"PDU type 0x{pdu_type:02X}")
+
+
+class PDUError(NetworkError):
+    """Bytes received from the peer are not a valid PDU (PS3.8 Evt19).
+
+    The state machine answers it with the abort PS3.8 Table 9-10 prescribes for the
+    current state, sending an A-ABORT PDU whose reason/diag field is :attr:`reason`.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    reason
+        The A-ABORT reason/diag (PS3.8 Table 9-26) for a service-provider abort:
+        1 unrecognized-PDU, 2 unexpected-PDU, 4 unrecognized-PDU parameter,
+        5 unexpected-PDU parameter, 6 invalid-PDU-parameter value (the default).
+    offset
+        Byte offset of the problem from the first byte of the PDU, if known.
+    pdu_type
+        The PDU-type byte of the PDU being read, if known.
+    """
+
+    def __init__(self, message: str, *, reason: int = 6, offset: int | None = None,
+                 pdu_type: int | None = None) -> None:
+        self.message = message
+        self.reason = int(reason)
+        self.offset = offset
+        self.pdu_type = pdu_type
+        where = []
+        if pdu_type is not None:
+            where.append(f"{_pdu_name(pdu_type)} PDU")
+        if offset is not None:
+            where.append(f"at byte {offset}")
+        super().__init__(", ".join(where) + ": " + message if where else message)
+
+    def __reduce__(self):  # keep keyword arguments through pickling
+        return (_rebuild_pdu_error, (self.message, self.reason, self.offset, self.pdu_type))
+
+
+def _rebuild_pdu_error(message, reason, offset, pdu_type):
+    return PDUError(message, reason=reason, offset=offset, pdu_type=pdu_type)
+
+
+class LocalProtocolError(NetworkError):
+    """The local user (or transport layer) asked for something the current state forbids.
+
+    Raised by :class:`~pacsnb.net.StateMachine` for a primitive in a state where PS3.8
+    Table 9-10 has no entry for it (for example P-DATA before the association is
+    established). The state machine's state is unchanged.
+    """
