@@ -21,6 +21,7 @@ import functools
 import logging
 import mmap
 import os
+import stat
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -317,17 +318,40 @@ class _Incomplete(Exception):
 HEADER_PREFIX = 64 << 10
 
 
-def _read_prefix(source) -> tuple[bytes, np.ndarray, str] | None:
-    """The first HEADER_PREFIX bytes of a file larger than that, else None."""
+def _read_prefix(source) -> tuple[bytes, np.ndarray, str, bool]:
+    """``(bytes, array, path, whole)``: the first HEADER_PREFIX bytes of a file, and whether
+    that is the whole file."""
     path = os.fspath(source)
     try:
-        with open(path, "rb") as f:
-            b = f.read(HEADER_PREFIX)
-            if len(b) < HEADER_PREFIX or not f.read(1):
-                return None  # small file: read it whole the usual way
-    except OSError:
-        return None  # let the full read report it
-    return b, np.frombuffer(b, np.uint8), path
+        fd = os.open(path, _O_READ)
+    except IsADirectoryError:
+        raise _is_a_directory(path) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise _is_a_directory(path)
+        b = os.read(fd, HEADER_PREFIX)
+        whole = st.st_size <= len(b)
+        if not whole and len(b) < HEADER_PREFIX:  # a short read: take what a full read gives
+            parts = [b]
+            while len(b) < HEADER_PREFIX:
+                more = os.read(fd, HEADER_PREFIX - len(b))
+                if not more:
+                    break
+                parts.append(more)
+                b = b"".join(parts)
+                parts = [b]
+            whole = st.st_size <= len(b)
+    finally:
+        os.close(fd)
+    return b, np.frombuffer(b, np.uint8), path, whole
+
+
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+def _is_a_directory(path: str) -> InvalidDicomError:
+    return InvalidDicomError("is a directory, not a DICOM file (read the files in it one by one)", path=path)
 
 
 def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
@@ -337,20 +361,33 @@ def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
         return b, np.frombuffer(b, np.uint8), None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
+        # os-level calls: no file object, no buffering layer (a few microseconds per file)
         try:
-            f = open(path, "rb")
+            fd = os.open(path, _O_READ)
         except IsADirectoryError:
-            raise InvalidDicomError("is a directory, not a DICOM file (read the files in it one by one)",
-                                    path=path) from None
-        with f:
-            size = os.fstat(f.fileno()).st_size
+            raise _is_a_directory(path) from None
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise _is_a_directory(path)
+            size = st.st_size
             if size >= MMAP_THRESHOLD:
-                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
                 # a memoryview, so that value slices (pixel data above all) are views of the
                 # mapping, read from disk only when touched, never copies
                 view = memoryview(mm)
                 return view, np.frombuffer(view, np.uint8), path
-            b = f.read()
+            b = os.read(fd, size + 1)
+            if len(b) != size:  # a short read, or a file that changed size: read to the end
+                parts = [b]
+                while True:
+                    more = os.read(fd, 1 << 20)
+                    if not more:
+                        break
+                    parts.append(more)
+                b = b"".join(parts)
+        finally:
+            os.close(fd)
         return b, np.frombuffer(b, np.uint8), path
     if hasattr(source, "read"):
         b = source.read()
@@ -431,15 +468,16 @@ def read(source: Union[PathLike, bytes, BinaryIO], *, stop_before_pixels: bool =
     'Explicit VR Little Endian'
     """
     if stop_before_pixels and isinstance(source, (str, os.PathLike)):
-        # a header read needs the start of the file only: try HEADER_PREFIX bytes first
-        head = _read_prefix(source)
-        if head is not None:
-            buf, arr, path = head
-            try:
-                return _read_array(buf, arr, path, stop_before_pixels=True, specific_tags=specific_tags,
-                                   force=force, max_depth=max_depth, partial=True)
-            except _Incomplete:
-                pass
+        # a header read needs the start of the file only: read HEADER_PREFIX bytes first
+        buf, arr, path, whole = _read_prefix(source)
+        if whole:
+            return _read_array(buf, arr, path, stop_before_pixels=True, specific_tags=specific_tags,
+                               force=force, max_depth=max_depth)
+        try:
+            return _read_array(buf, arr, path, stop_before_pixels=True, specific_tags=specific_tags,
+                               force=force, max_depth=max_depth, partial=True)
+        except _Incomplete:
+            pass
     buf, arr, path = _read_source(source)
     return _read_array(buf, arr, path, stop_before_pixels=stop_before_pixels,
                        specific_tags=specific_tags, force=force, max_depth=max_depth)
