@@ -1,8 +1,9 @@
 """Pixels: frames of Pixel Data to numpy arrays.
 
-This first piece reads native (uncompressed) Pixel Data, Float Pixel Data and Double Float
-Pixel Data into arrays of stored values (see :func:`pixel_array`). Codecs for encapsulated
-data, the Modality and VOI LUTs, photometric conversions and geometry come with the
+It reads native (uncompressed) Pixel Data, Float Pixel Data and Double Float Pixel Data,
+and encapsulated Pixel Data of every transfer syntax :mod:`pacsnb.codecs` can decode (RLE
+Lossless so far), frame by frame, into arrays of stored values (see :func:`pixel_array`).
+The Modality and VOI LUTs, photometric conversions and geometry come with the rest of the
 pixel-data issue.
 
 Importing this package registers ``Dataset.pixel_array`` (all frames, as

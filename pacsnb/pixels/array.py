@@ -14,6 +14,11 @@ Shapes: ``(rows, columns)`` for one sample per pixel, ``(rows, columns, samples)
 colour (whatever the Planar Configuration), with a leading ``frames`` axis when Number of
 Frames is more than 1. ``frame=i`` returns frame ``i`` alone, reading only its bytes.
 
+Encapsulated (compressed) Pixel Data in a transfer syntax that
+:func:`pacsnb.codecs.can_decode` accepts (RLE Lossless) is decoded frame by frame through
+the codec registry: ``frame=i`` reads and decodes frame ``i`` only. Other compressed
+syntaxes raise :class:`~pacsnb.errors.CodecError`.
+
 Examples
 --------
 >>> import numpy as np
@@ -38,9 +43,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pacsnb.codecs import can_decode, get_codec, missing_codec_hint
+from pacsnb.codecs.registry import Codec
 from pacsnb.dicom.dataset import DataElement, Dataset
 from pacsnb.dicom.uid import UID
-from pacsnb.errors import CodecError, InvalidDicomError, PacsnbError
+from pacsnb.errors import CodecError, DicomValueError, InvalidDicomError, PacsnbError
+from pacsnb.io.encaps import get_frame, iter_frames
 
 __all__ = ["pixel_array", "PixelFormat", "pixel_format", "NoPixelDataError", "FrameIndexError",
            "PIXEL_DATA_TAGS"]
@@ -63,11 +71,36 @@ class NoPixelDataError(InvalidDicomError, AttributeError):
     """The data set has no Pixel Data, Float Pixel Data or Double Float Pixel Data.
 
     Also an ``AttributeError``, so that ``hasattr(ds, "pixel_array")`` is ``False``.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> ds = Dataset({"Rows": 2, "Columns": 2})
+    >>> try:
+    ...     pixel_array(ds)
+    ... except NoPixelDataError as exc:
+    ...     print(isinstance(exc, AttributeError), isinstance(exc, InvalidDicomError))
+    True True
+    >>> hasattr(ds, "pixel_array")
+    False
     """
 
 
 class FrameIndexError(PacsnbError, IndexError):
-    """``frame=`` is outside ``0 .. NumberOfFrames - 1``."""
+    """``frame=`` is outside ``0 .. NumberOfFrames - 1``.
+
+    Also an ``IndexError``.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> ds = Dataset({"Rows": 2, "Columns": 2, "BitsAllocated": 8})
+    >>> ds.PixelData = bytes(4)
+    >>> pixel_array(ds, frame=1)
+    Traceback (most recent call last):
+    ...
+    pacsnb.pixels.array.FrameIndexError: frame 1 is out of range: the data set has 1 frame (0 .. 0)
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +109,33 @@ class PixelFormat:
 
     ``frame_bits`` is the size of one frame in bits (frames of 1-bit data need not start
     on a byte boundary); ``dtype`` is the (native byte order) type of the stored values.
+    Made by :func:`pixel_format`, which checks the attributes.
+
+    Attributes
+    ----------
+    tag
+        The pixel data element: Pixel Data, Float Pixel Data or Double Float Pixel Data.
+    rows, columns, samples, planar, bits_allocated, bits_stored
+        Rows, Columns, Samples per Pixel, Planar Configuration, Bits Allocated and Bits
+        Stored.
+    signed
+        Pixel Representation is 1.
+    frames
+        Number of Frames (1 when absent).
+    photometric
+        Photometric Interpretation (``''`` when absent).
+    dtype
+        The numpy dtype of the stored values.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> ds = Dataset({"Rows": 2, "Columns": 3, "BitsAllocated": 16, "BitsStored": 12,
+    ...               "PixelRepresentation": 1, "NumberOfFrames": 4})
+    >>> ds.PixelData = bytes(48)
+    >>> fmt = pixel_format(ds)
+    >>> fmt.frames, fmt.frame_shape, fmt.dtype, fmt.frame_bits
+    (4, (2, 3), dtype('int16'), 96)
     """
 
     tag: int
@@ -97,15 +157,18 @@ class PixelFormat:
 
     @property
     def values_per_frame(self) -> int:
+        """Stored values in one frame: rows x columns x samples (two thirds of it for 4:2:2)."""
         n = self.rows * self.columns * self.samples
         return n * 2 // 3 if self.subsampled else n
 
     @property
     def frame_bits(self) -> int:
+        """The size of one frame in bits."""
         return self.values_per_frame * self.bits_allocated
 
     @property
     def frame_shape(self) -> tuple[int, ...]:
+        """The array shape of one frame: ``(rows, columns)`` or ``(rows, columns, samples)``."""
         if self.samples == 1:
             return (self.rows, self.columns)
         return (self.rows, self.columns, self.samples)
@@ -139,10 +202,11 @@ def _int_attr(ds: Dataset, keyword: str, default: int | None = None, *, tag_name
                                 path=_where(ds)) from None
 
 
-def _pixel_element(ds: Dataset) -> DataElement:
+def _pixel_tag(ds: Dataset) -> int:
+    """The tag of the pixel data element, without building the element."""
     for tag in PIXEL_DATA_TAGS:
         if tag in ds:
-            return ds[tag]
+            return tag
     raise NoPixelDataError("the data set has no Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008) or "
                            "Double Float Pixel Data (7FE0,0009) (was it read with stop_before_pixels=True?)",
                            path=_where(ds))
@@ -168,12 +232,90 @@ def _check_native(ds: Dataset, elem: DataElement) -> None:
             named = "an unknown transfer syntax"
         raise CodecError(
             f"{_where(ds) + ': ' if _where(ds) else ''}Pixel Data is encapsulated (compressed) in {named}; "
-            "decoding it needs a codec, and codecs arrive with the pixel-data issue. "
-            "pacsnb.pixels reads native (uncompressed) Pixel Data only for now")
+            "decoding it needs a codec, and more codecs arrive with the pixel-data issue. "
+            "pacsnb.pixels reads native (uncompressed) Pixel Data and the syntaxes pacsnb.codecs decodes"
+            + (f"; {missing_codec_hint(ts)}" if uid is not None and uid.is_encapsulated else ""))
+
+
+def _codec_for(ds: Dataset, tag: int) -> Codec | None:
+    """The codec that decodes this encapsulated Pixel Data, or ``None`` (native data, or a
+    syntax without a codec: :func:`_check_native` then says which)."""
+    if tag != PIXEL_DATA:
+        return None
+    ts = _transfer_syntax(ds)
+    if not ts:
+        return None
+    uid = UID(ts)
+    if not (uid.is_transfer_syntax and uid.is_encapsulated and can_decode(ts)):
+        return None
+    return get_codec(ts)
+
+
+def _decode_encapsulated(ds: Dataset, fmt: PixelFormat, codec: Codec, frame: int | None) -> np.ndarray:
+    """Decode frame ``frame`` (or all) of encapsulated Pixel Data, one frame at a time.
+
+    Problems of the item stream (found by ``pacsnb.io.encaps``) and of the codestream both
+    come out as :class:`CodecError` naming the frame."""
+    where = _where(ds)
+
+    def failed(exc: Exception, i: int | None) -> CodecError:
+        text = str(exc)
+        if where and text.startswith(f"{where}: "):
+            text = text[len(where) + 2:]
+        if i is None:
+            text = f"{codec.name}: {text}"
+        elif not isinstance(exc, CodecError):
+            text = f"{codec.name} frame {i}: {text}"
+        return CodecError(f"{where}: {text}" if where else text)
+
+    n = fmt.frames
+    if frame is not None:
+        i = _frame_index(frame, n)
+        try:
+            return _fix_high_bits(codec.decode_frame(get_frame(ds, i), fmt, frame=i), fmt)
+        except (InvalidDicomError, DicomValueError, IndexError, CodecError) as exc:
+            raise failed(exc, i) from exc
+    out = np.empty((n,) + fmt.frame_shape, fmt.dtype)
+    done = 0
+    try:
+        for data in iter_frames(ds):
+            if done == n:
+                raise CodecError(f"the pixel data holds more frames than Number of Frames ({n})")
+            codec.decode_frame(data, fmt, frame=done, out=out[done])
+            done += 1
+    except (InvalidDicomError, DicomValueError, CodecError) as exc:
+        raise failed(exc, None if done == n else done) from exc
+    if done != n:
+        raise failed(CodecError(f"the pixel data holds {done} frame(s), Number of Frames says {n}"), None)
+    arr = _fix_high_bits(out, fmt)
+    return arr[0] if n == 1 else arr
+
+
+def _frame_index(frame: object, n: int) -> int:
+    """``frame`` as an index in ``0 .. n - 1`` (negative counts from the end)."""
+    try:
+        i = int(frame)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise TypeError(f"frame must be an integer or None, not {type(frame).__name__}") from None
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise FrameIndexError(f"frame {frame} is out of range: the data set has {n} "
+                              f"frame{'s' if n != 1 else ''} (0 .. {n - 1})")
+    return i
 
 
 def pixel_format(ds: Dataset) -> PixelFormat:
     """Read and check the Image Pixel attributes that lay out native pixel data.
+
+    Parameters
+    ----------
+    ds
+        A data set with Pixel Data, Float Pixel Data or Double Float Pixel Data.
+
+    Returns
+    -------
+    PixelFormat
 
     Raises
     ------
@@ -193,8 +335,7 @@ def pixel_format(ds: Dataset) -> PixelFormat:
     >>> f.frame_shape, f.dtype, f.frame_bits
     ((4, 4, 3), dtype('uint8'), 384)
     """
-    elem = _pixel_element(ds)
-    tag = int(elem.tag)
+    tag = _pixel_tag(ds)
     where = _where(ds)
     rows = _int_attr(ds, "Rows", tag_name="(0028,0010)")
     columns = _int_attr(ds, "Columns", tag_name="(0028,0011)")
@@ -356,6 +497,10 @@ def _shape(arr: np.ndarray, fmt: PixelFormat, frames: int) -> np.ndarray:
 def pixel_array(ds: Dataset, frame: int | None = None) -> np.ndarray:
     """The stored pixel values of native (uncompressed) pixel data as a numpy array.
 
+    Encapsulated pixel data in a syntax :func:`pacsnb.codecs.can_decode` accepts (RLE
+    Lossless) is decoded through the codec registry, one frame at a time; ``frame=i``
+    decodes frame ``i`` only.
+
     Parameters
     ----------
     ds
@@ -377,13 +522,17 @@ def pixel_array(ds: Dataset, frame: int | None = None) -> np.ndarray:
     Raises
     ------
     CodecError
-        When Pixel Data is encapsulated (compressed); the message names the transfer syntax.
+        When Pixel Data is encapsulated (compressed) in a syntax pacsnb cannot decode (the
+        message names the transfer syntax and what to install), or a frame of it is corrupt
+        (the message names the frame and the problem).
     NoPixelDataError
         When there is no pixel data (an ``AttributeError`` and an ``InvalidDicomError``).
     InvalidDicomError
         When attributes are missing or the value is shorter than Rows x Columns x ... needs.
     FrameIndexError
         When ``frame`` is out of range.
+    TypeError
+        When ``frame`` is not an integer (or ``None``).
 
     Examples
     --------
@@ -400,6 +549,9 @@ def pixel_array(ds: Dataset, frame: int | None = None) -> np.ndarray:
     (2, 2, 5)
     """
     fmt = pixel_format(ds)
+    codec = _codec_for(ds, fmt.tag)
+    if codec is not None:
+        return _decode_encapsulated(ds, fmt, codec, frame)
     elem = ds[fmt.tag]
     _check_native(ds, elem)
     buf, little = _buffer_of(elem)
@@ -408,16 +560,7 @@ def pixel_array(ds: Dataset, frame: int | None = None) -> np.ndarray:
     if frame is None:
         first, count = 0, fmt.frames
     else:
-        try:
-            i = int(frame)
-        except (TypeError, ValueError):
-            raise TypeError(f"frame must be an integer or None, not {type(frame).__name__}") from None
-        if i < 0:
-            i += fmt.frames
-        if not 0 <= i < fmt.frames:
-            raise FrameIndexError(f"frame {frame} is out of range: the data set has {fmt.frames} "
-                                  f"frame{'s' if fmt.frames != 1 else ''} (0 .. {fmt.frames - 1})")
-        first, count = i, 1
+        first, count = _frame_index(frame, fmt.frames), 1
     need_bits = (first + count) * frame_bits
     if need_bits > have_bits:
         need, have = (fmt.frames * frame_bits + 7) // 8, have_bits // 8

@@ -1,0 +1,259 @@
+"""Codec benchmark: pacsnb's RLE Lossless against the installed peers, in one run.
+
+Frames:
+
+- ``ct``: 512x512 16-bit CT slices from :mod:`pacsnb.samples` (Shepp-Logan phantom with
+  noise), the pixels outside the circular field of view set to the padding value 0, as
+  CT scanners store them;
+- ``rgb``: 8-bit RGB ultrasound frames (480x640) from :mod:`pacsnb.samples`.
+
+Peers, each used if installed and printed as ``not installed`` otherwise:
+
+- ``pydicom``: pydicom's own RLE handler (``RLELosslessDecoder`` / ``RLELosslessEncoder``
+  with the ``"pydicom"`` plug-in), pure Python;
+- ``pylibjpeg-rle``: the Rust RLE codec (``rle.rle.decode_frame``, the lowest-level call,
+  which returns colour-by-plane bytes without interleaving; ``rle.utils.encode_pixel_data``);
+- ``gdcm``: python-gdcm through pydicom's ``"gdcm"`` encoding plug-in (pydicom offers no
+  gdcm RLE decoder).
+
+Figures are MB/s of decoded (native) pixel data, 1 MB = 10^6 bytes, for decoding (from
+pacsnb's codestreams, the same bytes for every decoder) and encoding. Before timing, every
+decoder's output is checked equal to the original pixels, and every encoder's output is
+decoded by pacsnb and checked equal too. Each implementation runs ``--repeats`` passes over
+all frames (slow ones stop once ``--budget`` seconds are spent) and its best pass counts;
+implementations alternate within each repeat. Our ratio is against the fastest peer
+installed. Wall-clock figures are for reading, not for gating CI.
+
+Usage::
+
+    python benchmarks/bench_codecs.py                   # full run
+    python benchmarks/bench_codecs.py --quick           # 2 small frames per set: smoke run
+    python benchmarks/bench_codecs.py --json out.json   # also write the figures as JSON
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from pacsnb.codecs import FrameParams, get_codec  # noqa: E402
+from pacsnb.samples import make_ct_series, make_us_image  # noqa: E402
+
+RLE = "1.2.840.10008.1.2.5"
+OURS = "pacsnb"
+PEERS = ("pylibjpeg-rle", "pydicom", "gdcm")
+
+
+# -- frames ---------------------------------------------------------------------------------------
+def ct_frames(n: int, size: int) -> list[np.ndarray]:
+    frames = []
+    yy, xx = np.mgrid[:size, :size]
+    c = (size - 1) / 2
+    outside = (yy - c) ** 2 + (xx - c) ** 2 > (size / 2) ** 2
+    for ds in make_ct_series(n, size, size):
+        a = np.array(ds.pixel_array, dtype=np.uint16)
+        a[outside] = 0
+        frames.append(a)
+    return frames
+
+
+def rgb_frames(n: int, rows: int, cols: int) -> list[np.ndarray]:
+    ds = make_us_image(rows=rows, columns=cols, n_frames=n)
+    arr = np.asarray(ds.pixel_array)
+    return [np.ascontiguousarray(f) for f in (arr if n > 1 else [arr])]
+
+
+# -- implementations ------------------------------------------------------------------------------
+def ours(p: FrameParams) -> tuple[Callable, Callable]:
+    codec = get_codec(RLE)
+    return (lambda data: codec.decode_frame(data, p)), (lambda arr: codec.encode_frame(arr, p))
+
+
+def pylibjpeg_rle(p: FrameParams):
+    try:
+        from rle.rle import decode_frame
+        from rle.utils import encode_pixel_data
+    except ImportError:
+        return None
+    npix = p.rows * p.columns
+
+    def dec(data):
+        return np.frombuffer(decode_frame(data, npix, p.bits_allocated, "<"), np.uint8)
+
+    def enc(arr):
+        return encode_pixel_data(arr.tobytes(), rows=p.rows, columns=p.columns, samples_per_pixel=p.samples,
+                                 bits_allocated=p.bits_allocated, byteorder="<")
+    return dec, enc
+
+
+def _pydicom_kwargs(p: FrameParams) -> dict:
+    return dict(rows=p.rows, columns=p.columns, samples_per_pixel=p.samples, bits_allocated=p.bits_allocated,
+                bits_stored=p.bits_allocated, pixel_representation=p.pixel_representation, number_of_frames=1,
+                photometric_interpretation="RGB" if p.samples == 3 else "MONOCHROME2", planar_configuration=0)
+
+
+def pydicom_own(p: FrameParams):
+    try:
+        from pydicom.encaps import encapsulate
+        from pydicom.pixels.decoders import RLELosslessDecoder
+        from pydicom.pixels.encoders import RLELosslessEncoder
+    except ImportError:
+        return None
+    kw = _pydicom_kwargs(p)
+
+    def dec(data):
+        arr, _ = RLELosslessDecoder.as_array(encapsulate([data]), decoding_plugin="pydicom", **kw)
+        return arr
+
+    def enc(arr):
+        return RLELosslessEncoder.encode(arr, encoding_plugin="pydicom", **kw)
+    return dec, enc
+
+
+def gdcm_via_pydicom(p: FrameParams):
+    try:
+        import gdcm  # noqa: F401
+        from pydicom.pixels.encoders import RLELosslessEncoder
+    except ImportError:
+        return None
+    if "gdcm" not in RLELosslessEncoder.available_plugins:
+        return None
+    kw = _pydicom_kwargs(p)
+
+    def enc(arr):
+        return RLELosslessEncoder.encode(arr, encoding_plugin="gdcm", **kw)
+    return None, enc
+
+
+IMPLEMENTATIONS = {OURS: ours, "pylibjpeg-rle": pylibjpeg_rle, "pydicom": pydicom_own, "gdcm": gdcm_via_pydicom}
+
+
+# -- timing ---------------------------------------------------------------------------------------
+def _pass(fn: Callable, items: list) -> float:
+    t0 = time.perf_counter()
+    for x in items:
+        fn(x)
+    return time.perf_counter() - t0
+
+
+def _same_pixels(got, ref: np.ndarray, p: FrameParams) -> bool:
+    got = np.asarray(got)
+    if got.dtype == np.uint8 and ref.dtype != np.uint8 or (got.ndim == 1 and ref.ndim > 1):
+        # pylibjpeg-rle: little endian bytes, colour-by-plane
+        vals = got.view(ref.dtype.newbyteorder("<"))
+        if p.samples > 1:
+            vals = vals.reshape(p.samples, p.rows, p.columns).transpose(1, 2, 0)
+        got = vals.reshape(ref.shape)
+    return got.shape == ref.shape and np.array_equal(got.astype(ref.dtype), ref)
+
+
+def bench_set(name: str, label: str, frames: list[np.ndarray], repeats: int, budget: float) -> dict:
+    first = frames[0]
+    p = FrameParams(rows=first.shape[0], columns=first.shape[1], samples=first.shape[2] if first.ndim == 3 else 1,
+                    bits_allocated=first.dtype.itemsize * 8)
+    nbytes = sum(f.nbytes for f in frames)
+    impls = {k: make(p) for k, make in IMPLEMENTATIONS.items()}
+    our_dec, our_enc = impls[OURS]
+    t0 = time.perf_counter()
+    encoded = [our_enc(f) for f in frames]   # the first call loads (or compiles) the kernels
+    first_call = time.perf_counter() - t0
+    ratio_in = nbytes / sum(len(e) for e in encoded)
+
+    print(f"\n{label}: {len(frames)} frame(s) of {first.shape} {first.dtype}, {nbytes / 1e6:.1f} MB, "
+          f"compression {ratio_in:.2f}:1 (pacsnb's codestreams)")
+    result: dict = {"frames": len(frames), "shape": list(first.shape), "dtype": str(first.dtype),
+                    "bytes": nbytes, "compression": ratio_in, "first_call_s": first_call}
+    for op in ("decode", "encode"):
+        fns: dict[str, Callable] = {}
+        status: dict[str, str] = {}
+        for k, impl in impls.items():
+            if impl is None:
+                status[k] = "not installed"
+                continue
+            fn = impl[0] if op == "decode" else impl[1]
+            if fn is None:
+                status[k] = f"no RLE {op}r"
+                continue
+            # verify before timing
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if op == "decode":
+                    ok = all(_same_pixels(fn(e), f, p) for e, f in zip(encoded, frames))
+                else:
+                    ok = all(np.array_equal(our_dec(fn(f)), f) for f in frames)
+            if not ok:
+                status[k] = "WRONG OUTPUT (not timed)"
+                continue
+            fns[k] = fn
+        items = encoded if op == "decode" else frames
+        best = {k: float("inf") for k in fns}
+        spent = {k: 0.0 for k in fns}
+        order = list(fns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for r in range(repeats):
+                for k in (order if r % 2 == 0 else order[::-1]):
+                    if r and spent[k] > budget:
+                        continue
+                    t = _pass(fns[k], items)
+                    spent[k] += t
+                    best[k] = min(best[k], t)
+        mbs = {k: nbytes / best[k] / 1e6 for k in fns}
+        peers = {k: v for k, v in mbs.items() if k != OURS}
+        fastest = max(peers, key=peers.get) if peers else None
+        print(f"  {op}")
+        for k in (OURS,) + PEERS:
+            shown = f"{mbs[k]:8.0f} MB/s" if k in mbs else f"    {status.get(k, 'n/a')}"
+            print(f"    {k:<15}{shown}")
+        entry: dict = {"mb_per_s": mbs, "status": status, "fastest_peer": fastest}
+        if fastest is not None and OURS in mbs:
+            entry["ratio"] = mbs[OURS] / mbs[fastest]
+            print(f"    ratio          {entry['ratio']:.2f}x  (pacsnb / fastest peer, {fastest})")
+        else:
+            print("    ratio          n/a (no peer installed)")
+        result[op] = entry
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="2 small frames per set (smoke run)")
+    ap.add_argument("--frames", type=int, default=8, help="frames per set (default 8)")
+    ap.add_argument("--repeats", type=int, default=7, help="timed passes per implementation (default 7)")
+    ap.add_argument("--budget", type=float, default=3.0,
+                    help="seconds after which a slow implementation stops repeating (default 3)")
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = ap.parse_args(argv)
+    if args.quick:
+        n, ct_size, rgb_shape = 2, 64, (48, 64)
+        args.repeats = min(args.repeats, 2)
+    else:
+        n, ct_size, rgb_shape = args.frames, 512, (480, 640)
+    print(f"pacsnb codec benchmark: RLE Lossless ({RLE}); Python {platform.python_version()}, "
+          f"{platform.machine()}, numpy {np.__version__}")
+    figures = {
+        "ct": bench_set("ct", f"{ct_size}x{ct_size} 16-bit CT", ct_frames(n, ct_size), args.repeats, args.budget),
+        "rgb": bench_set("rgb", f"{rgb_shape[0]}x{rgb_shape[1]} 8-bit RGB", rgb_frames(n, *rgb_shape),
+                         args.repeats, args.budget),
+    }
+    print("\nverified: every timed decoder and encoder gave the original pixels")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Codecs: compressed pixel data, frame by frame, behind a registry keyed by transfer syntax.
+
+:func:`get_codec` gives the :class:`Codec` of a transfer syntax UID, whose
+``decode_frame(data, params)`` and ``encode_frame(array, params)`` work on one frame at a
+time (``params``: rows, columns, samples, bits allocated, pixel representation, planar
+configuration; see :class:`FrameParams`). :func:`can_decode` and :func:`can_encode` say
+what is there; for syntaxes pacsnb does not handle, :func:`get_codec` raises a
+:class:`~pacsnb.errors.CodecError` naming what to install.
+
+Implemented here, from PS3.5: RLE Lossless (:mod:`pacsnb.codecs.rle`, numba kernels in
+:mod:`pacsnb.codecs._kernels`), decode and encode, 8/16/32 bits, any number of samples
+up to 15 segments.
+
+Examples
+--------
+>>> import numpy as np
+>>> import pacsnb.codecs as codecs
+>>> codecs.can_decode(codecs.RLE_LOSSLESS)
+True
+>>> img = np.array([[0, 0, 0, 0], [1, 2, 3, 4]], np.uint8)
+>>> params = codecs.FrameParams(rows=2, columns=4, bits_allocated=8)
+>>> data = codecs.get_codec(codecs.RLE_LOSSLESS).encode_frame(img, params)
+>>> codecs.get_codec(codecs.RLE_LOSSLESS).decode_frame(data, params, frame=0)
+array([[0, 0, 0, 0],
+       [1, 2, 3, 4]], dtype=uint8)
+"""
+from pacsnb.codecs.rle import RLE_LOSSLESS, FrameParams
+from pacsnb.codecs.registry import (Codec, can_decode, can_encode, get_codec, missing_codec_hint,
+                                    register_codec, registered_codecs)
+
+__all__ = ["Codec", "FrameParams", "get_codec", "can_decode", "can_encode", "register_codec",
+           "registered_codecs", "missing_codec_hint", "RLE_LOSSLESS"]
