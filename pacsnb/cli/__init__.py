@@ -19,6 +19,20 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``pacsnb`` command, with every subcommand.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsed arguments have ``command`` and, for a subcommand, ``func``: the function
+        that runs it (it takes the parsed arguments and returns the exit status).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["dump", "--no-pixels", "ct.dcm"])
+    >>> args.command, args.paths, args.no_pixels, args.func.__name__
+    ('dump', ['ct.dcm'], True, 'run_dump')
+    """
     from pacsnb.cli import dump as _dump
 
     p = argparse.ArgumentParser(prog="pacsnb", description="pacsnb: a PACS in a notebook, and its command-line tools")
@@ -30,7 +44,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``pacsnb`` command line; returns the exit status."""
+    """Run the ``pacsnb`` command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv
+        The arguments (default ``sys.argv[1:]``): ``--version``, ``-v``/``-vv`` and a
+        subcommand (``dump``, ``info``) with its arguments.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when a file could not be read, 2 for a usage error (no command),
+        130 when interrupted.
+
+    Raises
+    ------
+    SystemExit
+        For arguments ``argparse`` rejects (and for ``--help``).
+
+    Examples
+    --------
+    >>> from pacsnb.samples import write_sample_file
+    >>> path = write_sample_file("/tmp/pacsnb-doc-cli-main.dcm")
+    >>> main(["dump", "-k", "Modality", "-k", "Rows", path])
+    (0008,0060) CS [CT]                                         #   2, 1 Modality
+    (0028,0010) US 64                                           #   2, 1 Rows
+    0
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

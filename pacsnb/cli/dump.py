@@ -13,6 +13,24 @@ from pacsnb.io import read
 
 
 def add_parsers(sub) -> None:
+    """Add the ``dump`` and ``info`` subcommands to an ``argparse`` subparsers object.
+
+    Parameters
+    ----------
+    sub
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="pacsnb")
+    >>> sub = parser.add_subparsers(dest="command")
+    >>> add_parsers(sub)
+    >>> sorted(sub.choices)
+    ['dump', 'info']
+    >>> parser.parse_args(["info", "-r", "folder"]).recursive
+    True
+    """
     d = sub.add_parser("dump", help="print the elements of DICOM files (like dcmdump)",
                        description="Print the elements of DICOM files, one per line, as dcmdump does.")
     d.add_argument("paths", nargs="+", metavar="FILE|DIR")
@@ -30,7 +48,32 @@ def add_parsers(sub) -> None:
 
 
 def iter_files(paths: list[str], recursive: bool) -> Iterator[str]:
-    """Files named, and files in named folders (their subfolders too if ``recursive``)."""
+    """Files named, and files in named folders (their subfolders too if ``recursive``).
+
+    Parameters
+    ----------
+    paths
+        Files and folders; a path that is not a folder is yielded as it is (even if it
+        does not exist, so that reading it reports the error).
+    recursive
+        Also walk the subfolders of named folders.
+
+    Yields
+    ------
+    str
+        File paths, each folder's files in sorted order.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pacsnb.samples import write_sample_file
+    >>> top = tempfile.mkdtemp()
+    >>> _ = write_sample_file(os.path.join(top, "b.dcm")), write_sample_file(os.path.join(top, "sub", "a.dcm"))
+    >>> [Path(p).relative_to(top).as_posix() for p in iter_files([top], recursive=False)]
+    ['b.dcm']
+    >>> [Path(p).relative_to(top).as_posix() for p in iter_files([top], recursive=True)]
+    ['b.dcm', 'sub/a.dcm']
+    """
     for p in paths:
         if os.path.isdir(p):
             if recursive:
@@ -54,6 +97,31 @@ def _with_path(exc: Exception, path: str) -> str:
 
 
 def run_dump(args: argparse.Namespace) -> int:
+    """``pacsnb dump``: print the elements of each file, as dcmdump does.
+
+    Errors are printed to stderr (``E: ...``), read warnings too (``W: ...``), and the
+    other files are still dumped.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``pacsnb dump``: ``paths``, ``recursive``, ``no_pixels``,
+        ``tags`` (print only these elements) and ``no_meta``.
+
+    Returns
+    -------
+    int
+        0 if every file was read, 1 if one could not be, 2 for an invalid ``--tags``.
+
+    Examples
+    --------
+    >>> from pacsnb.cli import build_parser
+    >>> from pacsnb.samples import write_sample_file
+    >>> path = write_sample_file("/tmp/pacsnb-doc-cli-dump.dcm")
+    >>> run_dump(build_parser().parse_args(["dump", "--tags", "PatientID", path]))
+    (0010,0020) LO [PNB0000000]                                 #  10, 1 PatientID
+    0
+    """
     try:
         tags = [as_tag(t) for t in args.tags] if args.tags else None
     except PacsnbError as exc:
@@ -78,7 +146,7 @@ def run_dump(args: argparse.Namespace) -> int:
         print("# Dicom-File-Format\n")
         if ds.file_meta is not None and len(ds.file_meta) and not args.no_meta:
             print("# Dicom-Meta-Information-Header")
-            print(f"# Used TransferSyntax: Little Endian Explicit")
+            print("# Used TransferSyntax: Explicit VR Little Endian")
             print(ds.file_meta)
             print()
         ts = ds.read_transfer_syntax
@@ -91,6 +159,31 @@ def run_dump(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """``pacsnb info``: one tab-separated summary line per file.
+
+    The fields: path, Patient ID, Modality, Study Date, SOP Class, ``COLUMNSxROWS[xFRAMES]``,
+    transfer syntax and file size. Without paths, prints the versions of pacsnb, numpy,
+    numba and Python.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``pacsnb info``: ``paths`` and ``recursive``.
+
+    Returns
+    -------
+    int
+        0 if every file was read, 1 if one could not be (its error goes to stderr).
+
+    Examples
+    --------
+    >>> from pacsnb.cli import build_parser
+    >>> from pacsnb.samples import write_sample_file
+    >>> path = write_sample_file("/tmp/pacsnb-doc-cli-info.dcm")
+    >>> run_info(build_parser().parse_args(["info", path]))  # doctest: +NORMALIZE_WHITESPACE, +ELLIPSIS
+    /tmp/pacsnb-doc-cli-info.dcm PNB0000000 CT 20240920 CT Image Storage 64x64 Explicit VR Little Endian ... B
+    0
+    """
     if not args.paths:
         import numba
         import numpy

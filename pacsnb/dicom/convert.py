@@ -53,6 +53,11 @@ class MultiValue(list):
     Changing it in place (``ds.ImageType[0] = "DERIVED"``) marks its element as changed,
     so that the new values are written, not the bytes it was read from.
 
+    Parameters
+    ----------
+    values
+        The values (any iterable).
+
     Examples
     --------
     >>> v = MultiValue(["ORIGINAL", "PRIMARY"])
@@ -68,6 +73,7 @@ class MultiValue(list):
         self._owner = None
 
     def __str__(self) -> str:
+        """The values joined with backslashes, as in the element's text."""
         return "\\".join(str(v) for v in self)
 
     def _changed(self) -> None:
@@ -79,54 +85,75 @@ class MultiValue(list):
             self._owner = None
 
     def __setitem__(self, i, v) -> None:
+        """Set a value (or a slice), marking the element changed."""
         self._changed()
         super().__setitem__(i, v)
 
     def __delitem__(self, i) -> None:
+        """Delete a value (or a slice), marking the element changed."""
         self._changed()
         super().__delitem__(i)
 
     def __iadd__(self, other):
+        """``v += values``, marking the element changed."""
         self._changed()
         return super().__iadd__(other)
 
     def __imul__(self, n):
+        """``v *= n``, marking the element changed."""
         self._changed()
         return super().__imul__(n)
 
     def append(self, v) -> None:
+        """Append a value (``list.append``), marking the element changed.
+
+        Examples
+        --------
+        >>> v = MultiValue(["ORIGINAL"])
+        >>> v.append("PRIMARY")
+        >>> print(v)
+        ORIGINAL\\PRIMARY
+        """
         self._changed()
         super().append(v)
 
     def extend(self, vs) -> None:
+        """Append several values (``list.extend``), marking the element changed."""
         self._changed()
         super().extend(vs)
 
     def insert(self, i, v) -> None:
+        """Insert a value before index ``i`` (``list.insert``), marking the element changed."""
         self._changed()
         super().insert(i, v)
 
     def pop(self, *args):
+        """Remove and return a value, the last by default (``list.pop``), marking the element changed."""
         self._changed()
         return super().pop(*args)
 
     def remove(self, v) -> None:
+        """Remove the first value equal to ``v`` (``list.remove``), marking the element changed."""
         self._changed()
         super().remove(v)
 
     def clear(self) -> None:
+        """Remove every value (``list.clear``), marking the element changed."""
         self._changed()
         super().clear()
 
     def sort(self, *args, **kwargs) -> None:
+        """Sort the values in place (``list.sort``), marking the element changed."""
         self._changed()
         super().sort(*args, **kwargs)
 
     def reverse(self) -> None:
+        """Reverse the values in place (``list.reverse``), marking the element changed."""
         self._changed()
         super().reverse()
 
     def __reduce__(self):
+        """Pickle the values only (not the element they belong to)."""
         return (MultiValue, (list(self),))
 
 
@@ -162,7 +189,37 @@ def _strip(vr: str, s: str) -> str:
 
 
 def decode_text(vr: str, raw, charsets: tuple[str, ...] | None = None):
-    """Decode the value of a text VR; see :func:`decode_value`."""
+    """Decode the value of a text VR; see :func:`decode_value`.
+
+    Padding is stripped, a multi-valued text becomes a :class:`MultiValue`, and each value
+    gets the type of its VR (PN, DA, TM, DT, IS, DS and UI have their own types; an IS or
+    DS text that is not a number is kept as ``str``, with a logged warning).
+
+    Parameters
+    ----------
+    vr
+        A text VR (``"CS"``, ``"PN"``, ``"DS"``, ...).
+    raw
+        The value bytes (``bytes``, ``memoryview`` or any buffer).
+    charsets
+        The Specific Character Set terms in force; used for SH, LO, ST, LT, UC, UT and PN
+        only. Without them, non-ASCII bytes are read as Latin-1.
+
+    Returns
+    -------
+    str or MultiValue
+        The value (``""`` when empty), or the values when the text holds backslashes
+        (not for LT, ST, UT and UR, which are single-valued).
+
+    Examples
+    --------
+    >>> decode_text("CS", b"ORIGINAL\\\\PRIMARY ")
+    ['ORIGINAL', 'PRIMARY']
+    >>> decode_text("LO", b"Jos\\xe9", ("ISO_IR 100",))
+    'José'
+    >>> type(decode_text("DA", b"20240131")).__name__
+    'DA'
+    """
     b = raw if type(raw) is bytes else bytes(raw)
     try:
         # ASCII bytes without ESC mean the same in every character set pacsnb supports
@@ -266,7 +323,31 @@ def decode_value(vr: str, raw, little: bool = True, charsets: tuple[str, ...] | 
 
 
 def value_multiplicity(vr: str, value) -> int:
-    """The number of values in ``value`` as stored for ``vr`` (0 if empty)."""
+    """The number of values in ``value`` as stored for ``vr`` (0 if empty).
+
+    Parameters
+    ----------
+    vr
+        The element's VR.
+    value
+        The element's value, as :func:`decode_value` or :func:`coerce_value` give it.
+
+    Returns
+    -------
+    int
+        0 for ``None`` and empty values; the number of items for lists, arrays and
+        sequences; 1 for a scalar and for any non-empty bulk (OB, OW, ..., UN) value.
+
+    Examples
+    --------
+    >>> value_multiplicity("CS", MultiValue(["ORIGINAL", "PRIMARY"]))
+    2
+    >>> value_multiplicity("PN", ""), value_multiplicity("US", 512), value_multiplicity("US", None)
+    (0, 1, 0)
+    >>> import numpy as np
+    >>> value_multiplicity("OB", np.zeros(16, np.uint8))
+    1
+    """
     if value is None:
         return 0
     if vr in BULK_VRS or vr == "UN":
@@ -296,6 +377,31 @@ def _text_of(vr: str, v) -> str:
 
 def encode_value(vr: str, value, little: bool = True, charsets: tuple[str, ...] | None = None) -> bytes:
     """Encode a value to bytes of even length, padded as PS3.5 6.2 says.
+
+    Parameters
+    ----------
+    vr
+        The element's VR (``"SQ"`` is not handled here).
+    value
+        The value: text, a number, a list of them, a numpy array, bytes, a
+        :class:`~pacsnb.dicom.tag.Tag`, ... (``None`` gives an empty value).
+    little
+        Byte order of binary values.
+    charsets
+        The Specific Character Set terms in force (for SH, LO, ST, LT, UC, UT and PN).
+
+    Returns
+    -------
+    bytes
+        The value bytes, padded to even length (space for text, NUL for UI and binary).
+
+    Raises
+    ------
+    DicomValueError
+        For non-ASCII text in a VR that Specific Character Set does not apply to, or
+        bulk data whose size is not a multiple of the VR's item size.
+    CharsetError
+        For text the character set in force cannot encode.
 
     Examples
     --------
@@ -367,6 +473,24 @@ def encode_value(vr: str, value, little: bool = True, charsets: tuple[str, ...] 
 
 def coerce_value(vr: str, value):
     """Normalise a value assigned by a user to the type :func:`decode_value` would give.
+
+    Parameters
+    ----------
+    vr
+        The element's VR (``"SQ"`` is handled by :class:`~pacsnb.dicom.dataset.DataElement`).
+    value
+        What the user assigned: text, numbers, lists, arrays, bytes, dates, ...
+
+    Returns
+    -------
+    object
+        The value typed as in the module documentation (``""`` or ``None`` when empty).
+
+    Raises
+    ------
+    DicomValueError
+        When the value cannot be held by the VR: a number out of range or not integral
+        for an integer VR, text for a numeric VR, an invalid IS or DS value, ...
 
     Examples
     --------
@@ -452,6 +576,23 @@ def _coerce_one(vr: str, v):
 
 
 def is_empty_value(value) -> bool:
+    """True if ``value`` is ``None`` or an empty string, bytes, list, tuple or array.
+
+    Parameters
+    ----------
+    value
+        An element value.
+
+    Returns
+    -------
+    bool
+        Whether the value holds nothing (``0`` is not empty).
+
+    Examples
+    --------
+    >>> is_empty_value(""), is_empty_value(None), is_empty_value([]), is_empty_value(0)
+    (True, True, True, False)
+    """
     if value is None:
         return True
     if isinstance(value, (str, bytes, list, tuple)):
@@ -462,7 +603,24 @@ def is_empty_value(value) -> bool:
 
 
 def iter_values(value) -> Iterable:
-    """The values of an element as a sequence (a scalar gives one item, empty gives none)."""
+    """The values of an element as a sequence (a scalar gives one item, empty gives none).
+
+    Parameters
+    ----------
+    value
+        An element value.
+
+    Returns
+    -------
+    Iterable
+        ``value`` itself for a list, tuple or 1-D array; ``(value,)`` for a scalar;
+        ``()`` for ``None`` and ``""``.
+
+    Examples
+    --------
+    >>> iter_values("CT"), iter_values(["CT", "MR"]), iter_values(""), iter_values(None)
+    (('CT',), ['CT', 'MR'], (), ())
+    """
     if value is None or (isinstance(value, str) and value == ""):
         return ()
     if isinstance(value, (list, tuple)):

@@ -55,6 +55,17 @@ class DataElement:
         Two-letter value representation (``"PN"``, ``"US"``, ``"SQ"``, ...).
     value
         The value; converted to the type pacsnb uses for that VR.
+    raw, little, charsets
+        For readers: the undecoded value bytes, their byte order and the Specific
+        Character Set in force; the value is then decoded on first access.
+    undefined_length
+        The element was (or is to be) encoded with undefined length: encapsulated Pixel
+        Data (whose value is then the item stream, as bytes) or a sequence.
+
+    Raises
+    ------
+    DicomValueError
+        For an unknown VR, or a value the VR cannot hold.
 
     Examples
     --------
@@ -85,20 +96,6 @@ class DataElement:
             self._value = value.tobytes() if isinstance(value, np.ndarray) else bytes(value or b"")
         else:
             self._value = _coerce(VR, value)
-
-    @classmethod
-    def _lazy(cls, tag: int, vr: str, raw, little: bool, charsets, undefined: bool = False) -> "DataElement":
-        e = cls.__new__(cls)
-        e.tag = int.__new__(Tag, tag)
-        e.VR = vr
-        e._raw = raw
-        e._little = little
-        e._cs = charsets
-        e._parent = None
-        e._seq_loader = None
-        e.is_undefined_length = undefined
-        e._value = _UNSET
-        return e
 
     @property
     def value(self) -> Any:
@@ -141,12 +138,32 @@ class DataElement:
 
     @property
     def keyword(self) -> str:
+        """The data dictionary keyword of the tag, ``''`` for private and unknown tags.
+
+        Examples
+        --------
+        >>> DataElement(0x00100010, "PN", "DOE^JANE").keyword
+        'PatientName'
+        >>> DataElement(0x00091001, "LO", "x").keyword
+        ''
+        """
         if self.tag.is_private:
             return ""
         return _dict.keyword_for_tag(self.tag)
 
     @property
     def name(self) -> str:
+        """The PS3.6 name of the tag, ``"Private tag data"`` or ``"Unknown"`` if it has none.
+
+        Private creators are named ``"Private Creator"``.
+
+        Examples
+        --------
+        >>> DataElement("PatientName", "PN", "DOE^JANE").name
+        "Patient's Name"
+        >>> DataElement(0x00090010, "LO", "ACME 1.0").name, DataElement(0x00091001, "LO", "x").name
+        ('Private Creator', 'Private tag data')
+        """
         if self.tag.is_private_creator:
             return "Private Creator"
         e = _dict.lookup(self.tag)
@@ -161,14 +178,29 @@ class DataElement:
 
     @property
     def is_empty(self) -> bool:
+        """True if the element has no value (VM 0).
+
+        Examples
+        --------
+        >>> DataElement("PatientName", "PN", "").is_empty, DataElement("Rows", "US", 0).is_empty
+        (True, False)
+        """
         return self.VM == 0
 
     @property
     def is_retired(self) -> bool:
+        """True if PS3.6 marks the element retired (``False`` for unknown and private tags).
+
+        Examples
+        --------
+        >>> DataElement(0x00080040, "US", 1).is_retired, DataElement("Rows", "US", 1).is_retired
+        (True, False)
+        """
         e = _dict.lookup(self.tag)
         return bool(e and e.retired)
 
     def __eq__(self, other: object) -> bool:
+        """Same tag and equal values (and the same VR, except among OB, OW and UN bytes)."""
         if not isinstance(other, DataElement):
             return NotImplemented
         if self.tag != other.tag:
@@ -181,6 +213,7 @@ class DataElement:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        """The element as one line of a dcmdump-like listing."""
         return _element_line(self, 0)
 
     def _copy(self) -> "DataElement":
@@ -198,6 +231,36 @@ class DataElement:
             v = v.copy() if v.flags.writeable else v
         e._value = v
         return e
+
+
+_new_element = object.__new__
+_new_tag = int.__new__
+
+
+def lazy_element(tag: int, vr: str, raw, little: bool, charsets: tuple[str, ...] | None,
+                 undefined: bool = False) -> DataElement:
+    """An element whose value decodes from ``raw`` on first access (for readers).
+
+    The one way elements read from bytes are made, kept lean because it runs for every
+    element touched: no validation (the reader has checked the VR and the length).
+
+    Examples
+    --------
+    >>> e = lazy_element(0x00100010, "PN", b"DOE^JANE", True, None)
+    >>> e.value.given_name
+    'JANE'
+    """
+    e = _new_element(DataElement)
+    e.tag = _new_tag(Tag, tag)
+    e.VR = vr
+    e._raw = raw
+    e._little = little
+    e._cs = charsets
+    e._parent = None
+    e._seq_loader = None
+    e.is_undefined_length = undefined
+    e._value = _UNSET
+    return e
 
 
 _BYTES_VRS = frozenset({"OB", "OW", "UN"})
@@ -236,6 +299,16 @@ def _values_equal(a: Any, b: Any) -> bool:
 class Sequence(list):
     """The items of an SQ element: a ``list`` of :class:`Dataset`.
 
+    Parameters
+    ----------
+    items
+        The item data sets.
+
+    Raises
+    ------
+    TypeError
+        When an item is not a :class:`Dataset` (here and when items are added later).
+
     Examples
     --------
     >>> item = Dataset(); item.CodeValue = "113100"
@@ -258,25 +331,91 @@ class Sequence(list):
         return item
 
     def append(self, item: "Dataset") -> None:
+        """Append an item (a :class:`Dataset`; anything else raises ``TypeError``).
+
+        Parameters
+        ----------
+        item
+            The data set to append; it inherits the Specific Character Set of the data
+            set holding the sequence.
+
+        Raises
+        ------
+        TypeError
+            When ``item`` is not a :class:`Dataset`.
+
+        Examples
+        --------
+        >>> seq = Sequence()
+        >>> seq.append(Dataset())
+        >>> len(seq)
+        1
+        >>> seq.append("not a data set")
+        Traceback (most recent call last):
+        ...
+        TypeError: a Sequence holds Dataset items, not str
+        """
         super().append(self._check(item))
 
     def insert(self, i: int, item: "Dataset") -> None:
+        """Insert an item before index ``i`` (a :class:`Dataset`, else ``TypeError``).
+
+        Parameters
+        ----------
+        i
+            The index to insert before.
+        item
+            The data set to insert.
+
+        Raises
+        ------
+        TypeError
+            When ``item`` is not a :class:`Dataset`.
+        """
         super().insert(i, self._check(item))
 
     def extend(self, items: Iterable["Dataset"]) -> None:
+        """Append several items (each a :class:`Dataset`, else ``TypeError``).
+
+        Parameters
+        ----------
+        items
+            The data sets to append.
+
+        Raises
+        ------
+        TypeError
+            When an item is not a :class:`Dataset`.
+        """
         for it in items:
             self.append(it)
 
     def __setitem__(self, i, item) -> None:
+        """Replace an item (or a slice of items) with data sets."""
         if isinstance(i, slice):
             super().__setitem__(i, [self._check(x) for x in item])
         else:
             super().__setitem__(i, self._check(item))
 
     def copy(self) -> "Sequence":
+        """A deep copy: a new sequence of copies of the items.
+
+        Returns
+        -------
+        Sequence
+
+        Examples
+        --------
+        >>> item = Dataset(); item.CodeValue = "113100"
+        >>> seq = Sequence([item])
+        >>> other = seq.copy()
+        >>> other[0] == seq[0], other[0] is seq[0]
+        (True, False)
+        """
         return Sequence(ds.copy() for ds in self)
 
     def __repr__(self) -> str:
+        """``<Sequence of n items>``."""
         return f"<Sequence of {len(self)} item{'s' if len(self) != 1 else ''}>"
 
 
@@ -287,6 +426,13 @@ def register_dataset_property(name: str, getter: Callable[["Dataset"], Any]) -> 
     """Let a higher layer add a computed attribute to every Dataset (e.g. ``pixel_array``).
 
     The data model cannot import the pixel layer; the pixel layer registers itself here.
+
+    Parameters
+    ----------
+    name
+        The attribute name (lower case, so that it cannot clash with a DICOM keyword).
+    getter
+        Called with the data set on each access; its result is the attribute's value.
 
     Examples
     --------
@@ -309,6 +455,12 @@ class Dataset:
     ``ds[0x00100010]`` give the element. Setting ``ds.Keyword = value`` creates or updates
     an element with the dictionary VR. Files read by :func:`pacsnb.read` also carry
     ``file_meta`` (group 0002), ``preamble``, ``filename`` and ``read_transfer_syntax``.
+
+    Parameters
+    ----------
+    elements
+        Initial content: :class:`DataElement` objects, or a dict ``{keyword or tag: value}``
+        (values get the dictionary VR).
 
     Examples
     --------
@@ -384,6 +536,7 @@ class Dataset:
 
     # -- mapping ---------------------------------------------------------------------------
     def __getitem__(self, key: TagLike) -> DataElement:
+        """The element of ``key`` (keyword, tag string, tuple or int); ``KeyError`` if absent."""
         tag = key if (type(key) is int and 0 <= key <= 0xFFFFFFFF) else as_tag(key)
         try:
             return self._get_elem(tag)
@@ -391,6 +544,7 @@ class Dataset:
             raise KeyError(f"{tag_str(tag)} {_dict.keyword_for_tag(tag) or ''} is not in the data set".rstrip()) from None
 
     def __setitem__(self, key: TagLike, value: Any) -> None:
+        """Set the value of ``key`` (dictionary VR for a new element), or add a :class:`DataElement`."""
         tag = as_tag(key)
         if isinstance(value, DataElement):
             if value.tag != tag:
@@ -444,6 +598,7 @@ class Dataset:
         self.walk(force)
 
     def __delitem__(self, key: TagLike) -> None:
+        """Remove the element of ``key``; ``KeyError`` if absent."""
         tag = as_tag(key)
         if tag == 0x00080005 and tag in self._dict:
             self._decode_text_before_charset_change()
@@ -455,6 +610,7 @@ class Dataset:
             self._reset_charsets()
 
     def __contains__(self, key: object) -> bool:
+        """Whether the data set has an element for ``key`` (``False`` for an unknown keyword)."""
         if type(key) is int:
             return key in self._dict
         try:
@@ -463,6 +619,7 @@ class Dataset:
             return False
 
     def __len__(self) -> int:
+        """The number of top-level elements."""
         return len(self._dict)
 
     def __iter__(self) -> Iterator[DataElement]:
@@ -471,21 +628,79 @@ class Dataset:
             yield self._get_elem(tag)
 
     def keys(self) -> list[Tag]:
-        """The tags, in order."""
+        """The tags, in order.
+
+        Returns
+        -------
+        list of Tag
+
+        Examples
+        --------
+        >>> ds = Dataset({"Rows": 2, "PatientID": "P1"})
+        >>> ds.keys()
+        [(0010,0020), (0028,0010)]
+        """
         return [Tag(t) for t in sorted(self._dict)]
 
     def values(self) -> list[DataElement]:
+        """The elements, in tag order (a list, like ``list(ds)``).
+
+        Returns
+        -------
+        list of DataElement
+
+        Examples
+        --------
+        >>> ds = Dataset({"Rows": 2, "PatientID": "P1"})
+        >>> [e.keyword for e in ds.values()]
+        ['PatientID', 'Rows']
+        """
         return list(self)
 
     def items(self) -> list[tuple[Tag, DataElement]]:
+        """``(tag, element)`` pairs, in tag order.
+
+        Returns
+        -------
+        list of (Tag, DataElement)
+
+        Examples
+        --------
+        >>> ds = Dataset({"Rows": 2, "PatientID": "P1"})
+        >>> [(tag, e.value) for tag, e in ds.items()]
+        [((0010,0020), 'P1'), ((0028,0010), 2)]
+        """
         return [(e.tag, e) for e in self]
 
     def elements(self) -> Iterator[DataElement]:
-        """Same as iterating: the elements in tag order."""
+        """Same as iterating: the elements in tag order.
+
+        Returns
+        -------
+        Iterator of DataElement
+
+        Examples
+        --------
+        >>> [e.keyword for e in Dataset({"Rows": 2, "PatientID": "P1"}).elements()]
+        ['PatientID', 'Rows']
+        """
         return iter(self)
 
     def add(self, element: DataElement) -> None:
-        """Add (or replace) an element."""
+        """Add (or replace) an element.
+
+        Parameters
+        ----------
+        element
+            The element; it replaces any element with the same tag.
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> ds.add(DataElement("Modality", "CS", "CT"))
+        >>> ds.Modality
+        'CT'
+        """
         v = element._value
         if element.VR == "SQ":
             element._parent = self  # its items inherit this data set's character set
@@ -502,6 +717,25 @@ class Dataset:
     def add_new(self, tag: TagLike, VR: str, value: Any) -> DataElement:
         """Create an element with an explicit VR (for private or unknown tags).
 
+        Parameters
+        ----------
+        tag
+            Tag, keyword or tag string.
+        VR
+            The two-letter VR.
+        value
+            The value (converted to the type of the VR).
+
+        Returns
+        -------
+        DataElement
+            The new element, now in the data set (replacing any with the same tag).
+
+        Raises
+        ------
+        DicomValueError
+            For an unknown VR or a value the VR cannot hold.
+
         Examples
         --------
         >>> ds = Dataset()
@@ -514,6 +748,18 @@ class Dataset:
 
     def get(self, key: TagLike, default: Any = None) -> Any:
         """The value of ``key`` (keyword, tag string or int), or ``default`` if absent.
+
+        Parameters
+        ----------
+        key
+            Keyword, tag string, ``(group, element)`` tuple or int.
+        default
+            Returned when there is no such element (or ``key`` is not a tag at all).
+
+        Returns
+        -------
+        object
+            The element's value (not the element: use ``ds[key]`` for that).
 
         Examples
         --------
@@ -539,6 +785,33 @@ class Dataset:
         return self._get_elem(tag).value
 
     def pop(self, key: TagLike, *default: Any) -> DataElement:
+        """Remove the element of ``key`` and return it (``dict.pop`` semantics).
+
+        Parameters
+        ----------
+        key
+            Keyword, tag string, ``(group, element)`` tuple or int.
+        *default
+            Optional: returned instead of raising when the element is absent.
+
+        Returns
+        -------
+        DataElement
+            The removed element (or ``default``).
+
+        Raises
+        ------
+        KeyError
+            When the element is absent and no default is given.
+
+        Examples
+        --------
+        >>> ds = Dataset({"PatientID": "P1", "Rows": 4})
+        >>> ds.pop("Rows").value, "Rows" in ds
+        (4, False)
+        >>> ds.pop("Rows", None) is None
+        True
+        """
         tag = as_tag(key)
         if tag not in self._dict:
             if default:
@@ -549,12 +822,49 @@ class Dataset:
         return e
 
     def setdefault(self, key: TagLike, default: Any = None) -> DataElement:
+        """The element of ``key``, first created with value ``default`` if absent.
+
+        Parameters
+        ----------
+        key
+            Keyword, tag string, ``(group, element)`` tuple or int.
+        default
+            The value of a new element (with the dictionary VR).
+
+        Returns
+        -------
+        DataElement
+            The existing or new element (unlike ``dict.setdefault``, not its value).
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> ds.setdefault("Modality", "CT").value
+        'CT'
+        >>> ds.setdefault("Modality", "MR").value
+        'CT'
+        """
         tag = as_tag(key)
         if tag not in self._dict:
             self[tag] = default
         return self._get_elem(tag)
 
     def update(self, other: "Dataset | dict") -> None:
+        """Add or replace elements from another data set (copied) or a dict of values.
+
+        Parameters
+        ----------
+        other
+            A :class:`Dataset` (its elements are copied in), or ``{keyword or tag: value}``.
+
+        Examples
+        --------
+        >>> ds = Dataset({"PatientID": "P1"})
+        >>> ds.update({"PatientID": "P2", "Rows": 4})
+        >>> ds.update(Dataset({"Columns": 8}))
+        >>> ds.PatientID, ds.Rows, ds.Columns
+        ('P2', 4, 8)
+        """
         if isinstance(other, Dataset):
             for e in other:
                 self.add(e._copy())
@@ -563,11 +873,21 @@ class Dataset:
                 self[k] = v
 
     def clear(self) -> None:
+        """Remove every element (``file_meta`` and the other file attributes stay).
+
+        Examples
+        --------
+        >>> ds = Dataset({"PatientID": "P1", "Rows": 4})
+        >>> ds.clear()
+        >>> len(ds)
+        0
+        """
         self._dict.clear()
         self._reset_charsets()
 
     # -- attribute access by keyword -------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
+        """The value of the element of a keyword (``ds.PatientName``), or a registered property."""
         if name[:1].isupper():
             tag = _dict.tag_for_keyword(name)
             if tag is not None:
@@ -583,6 +903,7 @@ class Dataset:
         raise AttributeError(f"'Dataset' object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Set an element by keyword (``ds.Rows = 512``); a capitalised non-keyword raises."""
         if name[:1].isupper():
             tag = _dict.tag_for_keyword(name)
             if tag is not None:
@@ -597,6 +918,7 @@ class Dataset:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        """Remove an element by keyword (``del ds.Modality``)."""
         if name[:1].isupper():
             tag = _dict.tag_for_keyword(name)
             if tag is not None:
@@ -607,12 +929,37 @@ class Dataset:
         object.__delattr__(self, name)
 
     def __dir__(self) -> list[str]:
+        """The attributes, plus the keywords of the elements present (for tab completion)."""
         kws = [_dict.keyword_for_tag(t) for t in self._dict]
         return sorted(set(super().__dir__()) | {k for k in kws if k})
 
     # -- private blocks ----------------------------------------------------------------------------
     def private_block(self, group: int, creator: str, create: bool = False) -> "PrivateBlock":
         """The block of private elements reserved by ``creator`` in an odd ``group``.
+
+        Parameters
+        ----------
+        group
+            An odd group number other than 1, 3, 5, 7 and FFFF.
+        creator
+            The Private Creator value (trailing spaces are ignored).
+        create
+            Reserve a new block (add a Private Creator element in the first free slot
+            ``(gggg,0010)`` to ``(gggg,00FF)``) when ``creator`` has none in ``group``.
+
+        Returns
+        -------
+        PrivateBlock
+            The block; ``block[0x01]`` is the element ``(gggg,BB01)``.
+
+        Raises
+        ------
+        ValueError
+            For a group that is not a private group.
+        KeyError
+            When ``creator`` has no block in ``group`` and ``create`` is false.
+        PacsnbError
+            When ``create`` is true but all 240 blocks of the group are taken.
 
         Examples
         --------
@@ -641,12 +988,50 @@ class Dataset:
         return PrivateBlock(self, group, free, want)
 
     def private_creators(self, group: int) -> list[str]:
-        """The private creator strings present in ``group``."""
+        """The private creator strings present in ``group``.
+
+        Parameters
+        ----------
+        group
+            An odd group number.
+
+        Returns
+        -------
+        list of str
+            The values of ``(gggg,0010)`` to ``(gggg,00FF)``, in tag order.
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> _ = ds.private_block(0x0009, "ACME 1.0", create=True)
+        >>> _ = ds.private_block(0x0009, "OTHER", create=True)
+        >>> ds.private_creators(0x0009)
+        ['ACME 1.0', 'OTHER']
+        """
         return [str(self._get_elem(t).value) for t in sorted(self._dict)
                 if t >> 16 == group and 0x10 <= (t & 0xFFFF) <= 0xFF]
 
     def private_creator_of(self, tag: int) -> str | None:
-        """The creator of the private block holding ``tag``, if it is in this data set."""
+        """The creator of the private block holding ``tag``, if it is in this data set.
+
+        Parameters
+        ----------
+        tag
+            A private element tag ``0xGGGGBBEE`` (as an int).
+
+        Returns
+        -------
+        str or None
+            The Private Creator value of ``(gggg,00BB)`` without trailing spaces; ``None``
+            for a tag that is not a private data element or whose creator is absent.
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> _ = ds.private_block(0x0009, "ACME 1.0", create=True).add_new(0x01, "LO", "x")
+        >>> ds.private_creator_of(0x00091001), ds.private_creator_of(0x00100010)
+        ('ACME 1.0', None)
+        """
         if not (tag >> 16) & 1 or (tag & 0xFFFF) <= 0xFF:
             return None
         ct = (tag & 0xFFFF0000) | ((tag >> 8) & 0xFF)
@@ -656,7 +1041,16 @@ class Dataset:
         return None
 
     def remove_private_tags(self) -> None:
-        """Delete every element of an odd group (private creators included), recursively."""
+        """Delete every element of an odd group (private creators included), recursively.
+
+        Examples
+        --------
+        >>> ds = Dataset({"PatientID": "P1"})
+        >>> _ = ds.add_new(0x00091001, "LO", "private")
+        >>> ds.remove_private_tags()
+        >>> [e.keyword for e in ds]
+        ['PatientID']
+        """
         for t in list(self._dict):
             if (t >> 16) & 1 and (t >> 16) not in (1, 3, 5, 7, 0xFFFF):
                 del self._dict[t]
@@ -671,6 +1065,14 @@ class Dataset:
     # -- whole-dataset helpers ---------------------------------------------------------------------
     def walk(self, callback: Callable[["Dataset", DataElement], None], recursive: bool = True) -> None:
         """Call ``callback(dataset, element)`` for every element, nested ones too.
+
+        Parameters
+        ----------
+        callback
+            Called with the data set holding the element (the item, for nested elements)
+            and the element, in tag order, depth first. It may delete the element.
+        recursive
+            Also visit the elements of sequence items.
 
         Examples
         --------
@@ -690,7 +1092,21 @@ class Dataset:
                     item.walk(callback, recursive)
 
     def iterall(self) -> Iterator[DataElement]:
-        """Every element, depth first, nested sequence items included."""
+        """Every element, depth first, nested sequence items included.
+
+        Yields
+        ------
+        DataElement
+            Each element in tag order; a sequence is followed by the elements of its items.
+
+        Examples
+        --------
+        >>> item = Dataset({"CodeValue": "113100"})
+        >>> ds = Dataset({"PatientID": "P1"})
+        >>> ds.ProcedureCodeSequence = [item]
+        >>> [e.keyword for e in ds.iterall()]
+        ['ProcedureCodeSequence', 'CodeValue', 'PatientID']
+        """
         for e in self:
             yield e
             if e.VR == "SQ":
@@ -698,7 +1114,23 @@ class Dataset:
                     yield from item.iterall()
 
     def copy(self) -> "Dataset":
-        """A deep copy (value bytes already read are shared, not duplicated)."""
+        """A deep copy (value bytes already read are shared, not duplicated).
+
+        ``copy.copy`` and ``copy.deepcopy`` give the same.
+
+        Returns
+        -------
+        Dataset
+            A new data set with copies of the elements, sequence items and file meta.
+
+        Examples
+        --------
+        >>> ds = Dataset({"PatientID": "P1"})
+        >>> other = ds.copy()
+        >>> other.PatientID = "P2"
+        >>> ds.PatientID, other.PatientID
+        ('P1', 'P2')
+        """
         new = Dataset()
         for tag, e in self._dict.items():
             if type(e) is int:
@@ -715,9 +1147,11 @@ class Dataset:
     __copy__ = copy
 
     def __deepcopy__(self, memo: dict) -> "Dataset":
+        """``copy.deepcopy(ds)``: the same as :meth:`copy`."""
         return self.copy()
 
     def __eq__(self, other: object) -> bool:
+        """The same tags with equal elements (file meta and file attributes are not compared)."""
         if not isinstance(other, Dataset):
             return NotImplemented
         if set(self._dict) != set(other._dict):
@@ -727,7 +1161,24 @@ class Dataset:
     __hash__ = None  # type: ignore[assignment]
 
     def group_dataset(self, group: int) -> "Dataset":
-        """A new data set with the elements of one group."""
+        """A new data set with the elements of one group.
+
+        Parameters
+        ----------
+        group
+            The group number (``0x0028`` for the Image Pixel attributes, ...).
+
+        Returns
+        -------
+        Dataset
+            Copies of the group's elements.
+
+        Examples
+        --------
+        >>> ds = Dataset({"PatientID": "P1", "Rows": 4, "Columns": 8})
+        >>> [e.keyword for e in ds.group_dataset(0x0028)]
+        ['Rows', 'Columns']
+        """
         return Dataset(self[t]._copy() for t in sorted(self._dict) if t >> 16 == group)
 
     def to_series(self, *, nested: bool = False):
@@ -735,6 +1186,17 @@ class Dataset:
 
         Sequences are shown as ``"<n items>"`` unless ``nested`` is true, in which case
         their items appear as ``Keyword[i].Inner`` rows. Bulk data shows its size.
+
+        Parameters
+        ----------
+        nested
+            Expand sequence items into rows of their own.
+
+        Returns
+        -------
+        pandas.Series
+            Values (``object`` dtype) named ``"value"``, indexed by ``"keyword"``;
+            multi-valued elements are tuples.
 
         Examples
         --------
@@ -773,6 +1235,7 @@ class Dataset:
 
     # -- display ---------------------------------------------------------------------------------------
     def __repr__(self) -> str:
+        """A dcmdump-like listing, one element a line (``<empty Dataset>`` when empty)."""
         return "\n".join(self._dump_lines(0)) if self._dict else "<empty Dataset>"
 
     __str__ = __repr__
@@ -795,7 +1258,17 @@ class Dataset:
     # -- file attributes ---------------------------------------------------------------------------------
     @property
     def transfer_syntax(self) -> str | None:
-        """The Transfer Syntax UID of the file meta, or the one the data set was read in."""
+        """The Transfer Syntax UID of the file meta, or the one the data set was read in.
+
+        ``None`` for a data set made in memory.
+
+        Examples
+        --------
+        >>> from pacsnb.io import read_bytes
+        >>> ds = read_bytes(b"\\x10\\x00\\x20\\x00\\x02\\x00\\x00\\x00P1", transfer_syntax="1.2.840.10008.1.2")
+        >>> ds.transfer_syntax.name, Dataset().transfer_syntax is None
+        ('Implicit VR Little Endian', True)
+        """
         if self.file_meta is not None and 0x00020010 in self.file_meta:
             return self.file_meta.TransferSyntaxUID
         return self.read_transfer_syntax
@@ -824,36 +1297,117 @@ class PrivateBlock:
     """The elements ``(gggg,BBxx)`` reserved by one private creator (PS3.5 7.8.1).
 
     Obtained from :meth:`Dataset.private_block`; ``block[0x01]`` is the element
-    ``(gggg,BB01)``.
+    ``(gggg,BB01)``. ``offset in block``, ``del block[offset]`` and iteration (the
+    elements of the block present in the data set) work as expected.
+
+    Parameters
+    ----------
+    ds
+        The data set holding the block.
+    group
+        The odd group number ``gggg``.
+    byte
+        The block byte ``BB``: the element number of the Private Creator ``(gggg,00BB)``.
+    creator
+        The Private Creator value.
+
+    Examples
+    --------
+    >>> ds = Dataset()
+    >>> block = ds.private_block(0x0029, "ACME 1.0", create=True)
+    >>> block
+    <PrivateBlock 'ACME 1.0' at (0029,10xx)>
+    >>> _ = block.add_new(0x20, "DS", "1.5")
+    >>> block[0x20].value, 0x20 in block, [str(e.tag) for e in block]
+    ('1.5', True, ['(0029,1020)'])
     """
 
     def __init__(self, ds: Dataset, group: int, byte: int, creator: str) -> None:
         self.dataset, self.group, self.byte, self.creator = ds, group, byte, creator
 
     def tag(self, offset: int) -> int:
+        """The tag ``(gggg,BBoo)`` of the element at ``offset`` in this block.
+
+        Parameters
+        ----------
+        offset
+            The low byte of the element number, 0x00 to 0xFF.
+
+        Returns
+        -------
+        int
+            The tag as ``0xGGGGBBOO``.
+
+        Raises
+        ------
+        ValueError
+            When ``offset`` is not in 0x00..0xFF.
+
+        Examples
+        --------
+        >>> block = Dataset().private_block(0x0029, "ACME 1.0", create=True)
+        >>> hex(block.tag(0x20))
+        '0x291020'
+        """
         if not 0 <= offset <= 0xFF:
             raise ValueError(f"private element offset must be 0x00..0xFF, got {offset:#x}")
         return (self.group << 16) | (self.byte << 8) | offset
 
     def __getitem__(self, offset: int) -> DataElement:
+        """The element at ``offset`` in this block; ``KeyError`` if absent."""
         return self.dataset[self.tag(offset)]
 
     def __contains__(self, offset: int) -> bool:
+        """Whether the data set has the element at ``offset`` in this block."""
         return self.tag(offset) in self.dataset
 
     def __delitem__(self, offset: int) -> None:
+        """Remove the element at ``offset`` in this block; ``KeyError`` if absent."""
         del self.dataset[self.tag(offset)]
 
     def add_new(self, offset: int, VR: str, value: Any) -> DataElement:
+        """Add (or replace) the element at ``offset`` in this block, with an explicit VR.
+
+        Parameters
+        ----------
+        offset
+            The low byte of the element number, 0x00 to 0xFF.
+        VR
+            The two-letter VR.
+        value
+            The value.
+
+        Returns
+        -------
+        DataElement
+            The new element, now in the data set.
+
+        Raises
+        ------
+        ValueError
+            When ``offset`` is not in 0x00..0xFF.
+        DicomValueError
+            For an unknown VR or a value the VR cannot hold.
+
+        Examples
+        --------
+        >>> ds = Dataset()
+        >>> block = ds.private_block(0x0029, "ACME 1.0", create=True)
+        >>> e = block.add_new(0x01, "US", 7)
+        >>> e.tag, ds[0x00291001].value
+        ((0029,1001), 7)
+        """
         return self.dataset.add_new(self.tag(offset), VR, value)
 
     def __iter__(self) -> Iterator[DataElement]:
+        """The elements of this block present in the data set, in tag order."""
         lo, hi = self.tag(0), self.tag(0xFF)
         for e in self.dataset:
             if lo <= e.tag <= hi:
                 yield e
 
     def __repr__(self) -> str:
+        """``<PrivateBlock 'creator' at (gggg,BBxx)>``."""
         return f"<PrivateBlock {self.creator!r} at ({self.group:04X},{self.byte:02X}xx)>"
 
 

@@ -95,6 +95,7 @@ class DictEntry:
     retired: bool
 
     def __repr__(self) -> str:
+        """The dataclass repr, with the tag in hexadecimal."""
         return (f"DictEntry(tag=0x{self.tag:08X}, vr={self.vr!r}, vrs={self.vrs!r}, "
                 f"vm={self.vm!r}, keyword={self.keyword!r}, name={self.name!r}, "
                 f"retired={self.retired!r})")
@@ -245,6 +246,15 @@ def lookup_keyword(keyword: str) -> DictEntry | None:
     Repeating-group entries carry the first free tag of the group (``OverlayData`` ->
     ``0x60003000``).
 
+    Parameters
+    ----------
+    keyword
+        A PS3.6 keyword (case-sensitive: ``"PatientName"``).
+
+    Returns
+    -------
+    DictEntry or None
+
     Examples
     --------
     >>> from pacsnb.dicom.dictionary import lookup_keyword
@@ -261,6 +271,16 @@ def lookup_keyword(keyword: str) -> DictEntry | None:
 
 def tag_for_keyword(keyword: str) -> int | None:
     """The tag of a PS3.6 keyword, or ``None`` if there is no such keyword.
+
+    Parameters
+    ----------
+    keyword
+        A PS3.6 keyword (case-sensitive).
+
+    Returns
+    -------
+    int or None
+        The tag as ``0xGGGGEEEE`` (the first free tag for a repeating group).
 
     Examples
     --------
@@ -279,6 +299,17 @@ def tag_for_keyword(keyword: str) -> int | None:
 def keyword_for_tag(tag: int) -> str:
     """The keyword of a tag, ``''`` if unknown (or private).
 
+    Parameters
+    ----------
+    tag
+        The tag as an int ``0xGGGGEEEE``.
+
+    Returns
+    -------
+    str
+        The keyword; repeating groups, group lengths (``GroupLength``) and private
+        creators (``PrivateCreator``) resolve as in :func:`lookup`.
+
     Examples
     --------
     >>> from pacsnb.dicom.dictionary import keyword_for_tag
@@ -295,6 +326,17 @@ def keyword_for_tag(tag: int) -> str:
 
 def vr_for_tag(tag: int) -> str:
     """The VR to assume for a tag when the data gives none, ``'UN'`` if unknown.
+
+    Parameters
+    ----------
+    tag
+        The tag as an int ``0xGGGGEEEE``.
+
+    Returns
+    -------
+    str
+        :attr:`DictEntry.vr` of the tag's entry (``'NONE'`` for items and delimiters),
+        ``'UN'`` for unknown and private tags.
 
     Examples
     --------
@@ -313,8 +355,15 @@ def vr_for_tag(tag: int) -> str:
 
 
 def all_entries() -> Iterator[DictEntry]:
-    """Every entry of the registry, in tag order (a repeating group sorted as if its
-    ``x`` digits were 0, and given its first free tag).
+    """Every entry of the registry, in tag order.
+
+    A repeating group is sorted as if its ``x`` digits were 0, and given its first free
+    tag.
+
+    Returns
+    -------
+    Iterator of DictEntry
+        Retired entries included; group lengths and private creators are not entries.
 
     Examples
     --------
@@ -330,6 +379,12 @@ def all_entries() -> Iterator[DictEntry]:
 
 def dictionary_info() -> dict[str, object]:
     """The header of the generated data file: format, sources, counts and notes.
+
+    Returns
+    -------
+    dict
+        A copy of the header of ``_data/dictionary.json`` (``format``, ``sources``,
+        ``counts``, ``notes``, ...).
 
     Examples
     --------
@@ -423,6 +478,11 @@ def register_private_dictionary(
 def unregister_private_dictionary(creator: str) -> None:
     """Forget every private entry registered for ``creator`` (no error if none).
 
+    Parameters
+    ----------
+    creator
+        The Private Creator value (trailing spaces are ignored).
+
     Examples
     --------
     >>> from pacsnb.dicom.dictionary import unregister_private_dictionary
@@ -437,6 +497,11 @@ def unregister_private_dictionary(creator: str) -> None:
 
 def private_creators() -> list[str]:
     """The creators with a registered private dictionary (empty by default).
+
+    Returns
+    -------
+    list of str
+        Sorted, without trailing spaces.
 
     Examples
     --------

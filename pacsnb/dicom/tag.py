@@ -106,27 +106,57 @@ def as_tag(key: TagLike) -> int:
 class Tag(int):
     """A DICOM tag, an ``int`` subclass printed as ``(gggg,eeee)``.
 
+    Parameters
+    ----------
+    value
+        Anything :func:`as_tag` takes (keyword, tag string, ``(group, element)`` tuple or
+        int), or the group number when ``element`` is given.
+    element
+        The element number, to build a tag from ``Tag(group, element)``.
+
+    Raises
+    ------
+    DictionaryError
+        For an unknown keyword, a malformed string or an out-of-range number.
+
     Examples
     --------
     >>> Tag(0x0010, 0x0020)
     (0010,0020)
     >>> Tag("0008,0060").keyword
     'Modality'
+    >>> Tag("Rows") == 0x00280010, Tag((0x0028, 0x0010)) == Tag("(0028,0010)")
+    (True, True)
     """
 
     __slots__ = ()
 
     def __new__(cls, value: TagLike, element: int | None = None) -> "Tag":
+        """Make a tag from anything :func:`as_tag` takes, or from ``(group, element)``."""
         if element is not None:
             return super().__new__(cls, as_tag((value, element)))
         return super().__new__(cls, as_tag(value))
 
     @property
     def group(self) -> int:
+        """The group number ``gggg`` (the high 16 bits).
+
+        Examples
+        --------
+        >>> hex(Tag("PixelData").group)
+        '0x7fe0'
+        """
         return int(self) >> 16
 
     @property
     def element(self) -> int:
+        """The element number ``eeee`` (the low 16 bits).
+
+        Examples
+        --------
+        >>> hex(Tag("PixelData").element)
+        '0x10'
+        """
         return int(self) & 0xFFFF
 
     @property
@@ -137,29 +167,78 @@ class Tag(int):
 
     @property
     def is_private_creator(self) -> bool:
+        """A private tag ``(gggg,0010)`` to ``(gggg,00FF)``, which reserves a block (PS3.5 7.8.1).
+
+        Examples
+        --------
+        >>> Tag(0x00190010).is_private_creator, Tag(0x00191001).is_private_creator
+        (True, False)
+        """
         return self.is_private and 0x0010 <= (int(self) & 0xFFFF) <= 0x00FF
 
     @property
     def is_group_length(self) -> bool:
+        """Element number 0000: a group length ``(gggg,0000)``.
+
+        Examples
+        --------
+        >>> Tag(0x00020000).is_group_length, Tag(0x00020010).is_group_length
+        (True, False)
+        """
         return (int(self) & 0xFFFF) == 0
 
     @property
     def keyword(self) -> str:
+        """The data dictionary keyword, ``''`` for a private or unknown tag.
+
+        Examples
+        --------
+        >>> Tag(0x00100010).keyword, Tag(0x00091001).keyword
+        ('PatientName', '')
+        """
         from pacsnb.dicom.dictionary import keyword_for_tag
 
         return keyword_for_tag(int(self))
 
     def __str__(self) -> str:
+        """``(GGGG,EEEE)`` in upper-case hexadecimal (also the ``repr``)."""
         v = int(self)
         return f"({v >> 16:04X},{v & 0xFFFF:04X})"
 
     __repr__ = __str__
 
     def json_key(self) -> str:
-        """The ``GGGGEEEE`` form used by DICOM JSON (PS3.18 F.2)."""
+        """The ``GGGGEEEE`` form used by DICOM JSON (PS3.18 F.2).
+
+        Returns
+        -------
+        str
+            Eight upper-case hexadecimal digits.
+
+        Examples
+        --------
+        >>> Tag("PixelData").json_key()
+        '7FE00010'
+        """
         return f"{int(self):08X}"
 
 
 def tag_str(tag: int) -> str:
-    """``(gggg,eeee)`` for an int tag (no object created)."""
+    """``(gggg,eeee)`` for an int tag (no object created).
+
+    Parameters
+    ----------
+    tag
+        The tag as an int ``0xGGGGEEEE``.
+
+    Returns
+    -------
+    str
+        The tag as :class:`Tag` prints it, without making a :class:`Tag`.
+
+    Examples
+    --------
+    >>> tag_str(0x7FE00010)
+    '(7FE0,0010)'
+    """
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"

@@ -111,6 +111,11 @@ class UID(str):
     ``is_deflated`` and ``is_encapsulated`` raise :class:`~pacsnb.errors.DictionaryError`
     for a UID that is not a transfer syntax.
 
+    Parameters
+    ----------
+    value
+        The UID text (as for ``str``).
+
     Examples
     --------
     >>> from pacsnb.dicom.uid import UID
@@ -184,15 +189,21 @@ class UID(str):
 
     @property
     def is_encapsulated(self) -> bool:
-        """Whether Pixel Data is in the encapsulated format (PS3.5 A.4): compressed, or
-        Encapsulated Uncompressed. ``False`` for native Pixel Data and for the transfer
-        syntaxes that carry no Pixel Data in the data set (JPIP referenced, RTV)."""
+        """Whether Pixel Data is in the encapsulated format (PS3.5 A.4).
+
+        True for the compressed syntaxes and Encapsulated Uncompressed; ``False`` for
+        native Pixel Data and for the transfer syntaxes that carry no Pixel Data in the
+        data set (JPIP referenced, RTV).
+        """
         return self._ts("is_encapsulated")[3]
 
     @property
     def is_valid(self) -> bool:
-        """Whether the string is a valid UID (PS3.5 9.1): at most 64 characters, digits
-        and dots, components without leading zeros, no empty component."""
+        """Whether the string is a valid UID (PS3.5 9.1).
+
+        At most 64 characters, digits and dots, components without leading zeros, no
+        empty component.
+        """
         return len(self) <= 64 and _VALID_UID.fullmatch(self) is not None
 
 
@@ -200,6 +211,15 @@ class UID(str):
 
 def uid_for_keyword(keyword: str) -> UID:
     """The UID of a registry keyword.
+
+    Parameters
+    ----------
+    keyword
+        A PS3.6 Annex A keyword (``"CTImageStorage"``, ``"ExplicitVRLittleEndian"``).
+
+    Returns
+    -------
+    UID
 
     Raises
     ------
@@ -226,6 +246,11 @@ def uid_for_keyword(keyword: str) -> UID:
 
 def uid_info(uid: str) -> dict[str, object] | None:
     """Everything the registry says about a UID, or ``None`` if it is not registered.
+
+    Parameters
+    ----------
+    uid
+        The UID text.
 
     Returns
     -------
@@ -258,6 +283,11 @@ def uid_info(uid: str) -> dict[str, object] | None:
 def uid_types() -> dict[str, int]:
     """The UID types of the registry with their counts.
 
+    Returns
+    -------
+    dict of str to int
+        ``{type: number of UIDs}``, e.g. ``"SOP Class"``, ``"Transfer Syntax"``.
+
     Examples
     --------
     >>> from pacsnb.dicom.uid import uid_types
@@ -278,6 +308,10 @@ def all_uids(type: str | None = None) -> list[UID]:  # noqa: A002 - the contract
         A registry type such as ``"Transfer Syntax"``, ``"SOP Class"``,
         ``"Well-known SOP Instance"``, ``"Meta SOP Class"``, ``"LDAP OID"``,
         ``"Coding Scheme"``, ...; ``None`` for all (see :func:`uid_types`).
+
+    Returns
+    -------
+    list of UID
 
     Raises
     ------
@@ -407,6 +441,7 @@ def generate_uid(entropy: str | bytes | None = None) -> UID:
 # --- every registry keyword as a module attribute (PEP 562) ---------------------------
 
 def __getattr__(name: str) -> object:
+    """Every registry keyword as a module attribute: ``uid.CTImageStorage`` (PEP 562)."""
     if name == "PACSNB_IMPLEMENTATION_VERSION_NAME":
         value = _implementation_version_name()
         globals()[name] = value
@@ -423,6 +458,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
+    """The module's names plus every registry keyword (for tab completion)."""
     if not _loaded:
         _load()
     return sorted(set(globals()) | set(_by_keyword) | {"PACSNB_IMPLEMENTATION_VERSION_NAME"})

@@ -145,6 +145,7 @@ class PersonName(str):
     __slots__ = ()
 
     def __new__(cls, value: str = "") -> PersonName:
+        """Wrap decoded PN text; anything but a ``str`` raises :class:`~pacsnb.errors.DicomValueError`."""
         if isinstance(value, str):
             return str.__new__(cls, value)
         raise DicomValueError(
@@ -152,9 +153,11 @@ class PersonName(str):
             "decode PN bytes with the Specific Character Set first")
 
     def __reduce__(self):
+        """Pickle as the type and the text."""
         return (type(self), (str.__str__(self),))
 
     def __setattr__(self, name: str, value: object) -> None:
+        """Refuse: PersonName values are immutable."""
         raise AttributeError("PersonName values are immutable")
 
     def _groups(self) -> list[str]:
@@ -178,6 +181,22 @@ class PersonName(str):
         """The five components of component group ``i`` (0 alphabetic, 1 ideographic, 2 phonetic).
 
         An absent group gives five empty strings.
+
+        Parameters
+        ----------
+        i
+            The group index: 0, 1 or 2.
+
+        Returns
+        -------
+        PNComponents
+            Family name, given name, middle name, prefix and suffix (components beyond the
+            fifth are left out).
+
+        Raises
+        ------
+        DicomValueError
+            When ``i`` is not 0, 1 or 2.
 
         Examples
         --------
@@ -261,6 +280,10 @@ class PersonName(str):
             The other groups, as group text (``"山田^太郎"``) or as a sequence of up to
             five components (a :class:`PNComponents` for instance).
 
+        Returns
+        -------
+        PersonName
+
         Raises
         ------
         DicomValueError
@@ -325,6 +348,16 @@ def validate_pn(text: str) -> list[str]:
     Checked: at most 3 component groups, at most 5 components a group, at most 64
     characters a group, no control characters (except ESC, used by ISO 2022 code
     extensions), no backslash (the value delimiter). Trailing padding spaces are ignored.
+
+    Parameters
+    ----------
+    text
+        One decoded PN value.
+
+    Returns
+    -------
+    list of str
+        One message per problem.
 
     Examples
     --------
@@ -616,6 +649,11 @@ def validate_da(text: str, *, allow_range: bool = True) -> list[str]:
     allow_range
         Accept ranges (``"A-B"``, ``"-B"``, ``"A-"``), which are allowed in query keys.
 
+    Returns
+    -------
+    list of str
+        One message per problem.
+
     Examples
     --------
     >>> validate_da("20240229"), validate_da("20230229")
@@ -642,6 +680,18 @@ def validate_tm(text: str, *, allow_range: bool = True) -> list[str]:
 
     A second of ``60`` (a leap second) is allowed, as the standard allows it.
 
+    Parameters
+    ----------
+    text
+        The value text.
+    allow_range
+        Accept ranges (``"A-B"``, ``"-B"``, ``"A-"``), which are allowed in query keys.
+
+    Returns
+    -------
+    list of str
+        One message per problem.
+
     Examples
     --------
     >>> validate_tm("235960.5"), validate_tm("2400")
@@ -663,6 +713,18 @@ def validate_tm(text: str, *, allow_range: bool = True) -> list[str]:
 
 def validate_dt(text: str, *, allow_range: bool = True) -> list[str]:
     """Problems of one DT value against PS3.5 Table 6.2-1 (an empty list if none).
+
+    Parameters
+    ----------
+    text
+        The value text.
+    allow_range
+        Accept ranges (``"A-B"``, ``"-B"``, ``"A-"``), which are allowed in query keys.
+
+    Returns
+    -------
+    list of str
+        One message per problem (UTC offsets are checked against -1200..+1400).
 
     Examples
     --------
@@ -706,6 +768,16 @@ class DA(_DateTimeText):
     ``"20240101-"``) are kept as text; ``range`` gives their ends. The ACR-NEMA form
     ``YYYY.MM.DD`` is read (``is_valid`` is ``False`` for it).
 
+    Parameters
+    ----------
+    value
+        The text of one value (or a range), or a date.
+
+    Raises
+    ------
+    DicomValueError
+        For anything but text, bytes or a date.
+
     Examples
     --------
     >>> import datetime
@@ -722,6 +794,7 @@ class DA(_DateTimeText):
     __slots__ = ()
 
     def __new__(cls, value: str | _dt.date = "") -> DA:
+        """Keep text as it is; write a date as ``YYYYMMDD``."""
         if isinstance(value, str):
             return str.__new__(cls, value)
         if isinstance(value, _dt.date):
@@ -748,6 +821,16 @@ class TM(_DateTimeText):
     Built from a :class:`datetime.time` (or the time of a ``datetime``), it is written
     ``HHMMSS``, with ``.FFFFFF`` only if the microsecond is not 0.
 
+    Parameters
+    ----------
+    value
+        The text of one value (or a range), or a time (or datetime).
+
+    Raises
+    ------
+    DicomValueError
+        For anything but text, bytes, a time or a datetime.
+
     Examples
     --------
     >>> import datetime
@@ -764,6 +847,7 @@ class TM(_DateTimeText):
     __slots__ = ()
 
     def __new__(cls, value: str | _dt.time | _dt.datetime = "") -> TM:
+        """Keep text as it is; write a time as ``HHMMSS[.FFFFFF]``."""
         if isinstance(value, str):
             return str.__new__(cls, value)
         if isinstance(value, _dt.datetime):
@@ -798,6 +882,17 @@ class DT(_DateTimeText):
     is written ``YYYYMMDDHHMMSS[.FFFFFF][&ZZXX]`` (fraction only if the microsecond is not
     0, offset only if aware); from a :class:`datetime.date` it is ``YYYYMMDD``.
 
+    Parameters
+    ----------
+    value
+        The text of one value (or a range), or a datetime or date.
+
+    Raises
+    ------
+    DicomValueError
+        For anything but text, bytes, a datetime or a date, or a UTC offset that is not
+        a whole number of minutes.
+
     Examples
     --------
     >>> DT("20240101120000.123456+0100").value
@@ -814,6 +909,7 @@ class DT(_DateTimeText):
     __slots__ = ()
 
     def __new__(cls, value: str | _dt.datetime | _dt.date = "") -> DT:
+        """Keep text as it is; write a datetime as ``YYYYMMDDHHMMSS[.FFFFFF][&ZZXX]``."""
         if isinstance(value, str):
             return str.__new__(cls, value)
         if isinstance(value, _dt.datetime):
@@ -888,6 +984,7 @@ class IS(int):
     original: str | None = None  # instances built from text set their own
 
     def __new__(cls, value: str | int | float = 0) -> IS:
+        """Read IS text (kept as ``original``) or check an integral number."""
         if type(value) is not str:
             if isinstance(value, IS):
                 return value
@@ -912,23 +1009,29 @@ class IS(int):
         return obj
 
     def __str__(self) -> str:
+        """The original text, else the canonical decimal form."""
         o = self.original
         return o if o is not None else int.__repr__(self)
 
     def __repr__(self) -> str:  # the DICOM text, as for the str-based value types
+        """The ``repr`` of the text (``'+012'``), as for the str-based value types."""
         return repr(self.__str__())
 
     def __format__(self, spec: str) -> str:
+        """The text for an empty spec (``f"{n}"``), else ``int`` formatting."""
         return str(self) if not spec else int.__format__(int(self), spec)
 
     def __reduce__(self):
+        """Pickle as the original text (or the number), so that the text survives."""
         o = self.original
         return (IS, (o if o is not None else int(self),))
 
     def __setattr__(self, name: str, value: object) -> None:
+        """Refuse: IS values are immutable."""
         raise AttributeError("IS values are immutable")
 
     def __delattr__(self, name: str) -> None:
+        """Refuse: IS values are immutable."""
         raise AttributeError("IS values are immutable")
 
 
@@ -975,6 +1078,11 @@ class DS(float):
     ``original`` is the exact text (``None`` if built from a number); ``str()`` and
     ``repr()`` give it back, else :func:`format_ds` of the number (at most 16 characters).
 
+    Parameters
+    ----------
+    value
+        The text of one value, or a number.
+
     Raises
     ------
     DicomValueError
@@ -996,6 +1104,7 @@ class DS(float):
     __slots__ = ("original",)
 
     def __new__(cls, value: str | float | int = 0.0) -> DS:
+        """Read DS text (kept as ``original``) or check a finite number."""
         if type(value) is not str:
             if isinstance(value, DS):
                 return value
@@ -1029,23 +1138,29 @@ class DS(float):
         return obj
 
     def __str__(self) -> str:
+        """The original text, else :func:`format_ds` of the number."""
         o = self.original
         return o if o is not None else format_ds(self)
 
     def __repr__(self) -> str:  # the DICOM text, as for the str-based value types
+        """The ``repr`` of the text (``'1.50'``), as for the str-based value types."""
         return repr(self.__str__())
 
     def __format__(self, spec: str) -> str:
+        """The text for an empty spec (``f"{d}"``), else ``float`` formatting."""
         return str(self) if not spec else float.__format__(float(self), spec)
 
     def __reduce__(self):
+        """Pickle as the original text (or the number), so that the text survives."""
         o = self.original
         return (DS, (o if o is not None else float(self),))
 
     def __setattr__(self, name: str, value: object) -> None:
+        """Refuse: DS values are immutable."""
         raise AttributeError("DS values are immutable")
 
     def __delattr__(self, name: str) -> None:
+        """Refuse: DS values are immutable."""
         raise AttributeError("DS values are immutable")
 
 
@@ -1054,6 +1169,16 @@ _DS_SET_ORIGINAL = DS.__dict__["original"].__set__
 
 def format_is(x: int | float | str) -> str:
     """The canonical IS text of an integer: no spaces, no ``+``, no leading zeros.
+
+    Parameters
+    ----------
+    x
+        An integral number, or IS text.
+
+    Returns
+    -------
+    str
+        At most 11 characters.
 
     Raises
     ------
@@ -1100,6 +1225,16 @@ def format_ds(x: float) -> str:
     point or exponent form (``e`` without ``+`` or leading zeros to save room), whichever
     keeps more digits, the shorter on a tie.
 
+    Parameters
+    ----------
+    x
+        A number (anything ``float()`` takes).
+
+    Returns
+    -------
+    str
+        At most 16 characters, reading back as ``x`` or its nearest 16-character form.
+
     Raises
     ------
     DicomValueError
@@ -1140,6 +1275,16 @@ _DS_CHARS = frozenset("0123456789+-Ee. ")
 def validate_is(text: str) -> list[str]:
     """Problems of one IS value text against PS3.5 Table 6.2-1 (an empty list if none).
 
+    Parameters
+    ----------
+    text
+        One IS value as text (empty text has no problem).
+
+    Returns
+    -------
+    list of str
+        One message per problem: characters, embedded spaces, length, range.
+
     Examples
     --------
     >>> validate_is(" -12 "), validate_is("1.0")
@@ -1169,6 +1314,16 @@ def validate_is(text: str) -> list[str]:
 
 def validate_ds(text: str) -> list[str]:
     """Problems of one DS value text against PS3.5 Table 6.2-1 (an empty list if none).
+
+    Parameters
+    ----------
+    text
+        One DS value as text (empty text has no problem).
+
+    Returns
+    -------
+    list of str
+        One message per problem: characters, embedded spaces, length, not a number.
 
     Examples
     --------
@@ -1205,6 +1360,16 @@ def parse_multi(text: str) -> list[str]:
     ``"a\\\\"`` has two, the second empty. Character sets must be applied before: in
     some multi-byte encodings the byte 5CH is not a backslash.
 
+    Parameters
+    ----------
+    text
+        The decoded text of the element.
+
+    Returns
+    -------
+    list of str
+        The values, padding not stripped.
+
     Examples
     --------
     >>> parse_multi("ORIGINAL\\\\PRIMARY\\\\AXIAL")
@@ -1225,6 +1390,16 @@ def to_datetime64(value: object):
       midnight, so that ``date + time`` gives a ``datetime64``.
 
     Empty values, ranges, invalid values and ``None`` give NaT.
+
+    Parameters
+    ----------
+    value
+        A :class:`DA`, :class:`DT` or :class:`TM`, a :mod:`datetime` date, datetime or
+        time, or ``None``.
+
+    Returns
+    -------
+    numpy.datetime64 or numpy.timedelta64
 
     Raises
     ------

@@ -21,7 +21,20 @@ __all__ = [
 
 
 class VR(StrEnum):
-    """The value representations of PS3.5 Table 6.2-1."""
+    """The value representations of PS3.5 Table 6.2-1.
+
+    A ``StrEnum``: each member is equal to its two-letter string, so members and plain
+    strings can be mixed freely (pacsnb itself uses the strings).
+
+    Examples
+    --------
+    >>> VR.PN == "PN", VR("OB") is VR.OB, len(VR)
+    (True, True, 34)
+    >>> from pacsnb.dicom import DataElement
+    >>> e = DataElement("PatientName", VR.PN, "DOE^JANE")
+    >>> e.VR == "PN", str(e.VR)
+    (True, 'PN')
+    """
 
     AE = "AE"; AS = "AS"; AT = "AT"; CS = "CS"; DA = "DA"; DS = "DS"; DT = "DT"  # noqa: E702
     FL = "FL"; FD = "FD"; IS = "IS"; LO = "LO"; LT = "LT"; OB = "OB"; OD = "OD"  # noqa: E702
@@ -60,10 +73,46 @@ MAX_LENGTHS = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 1
 
 
 def is_long_explicit(vr: str) -> bool:
-    """True if ``vr`` uses the 12-byte explicit VR header with a 32-bit length."""
+    """True if ``vr`` uses the 12-byte explicit VR header with a 32-bit length.
+
+    In explicit VR encoding (PS3.5 7.1.2) the VRs of :data:`LONG_EXPLICIT_VRS` have two
+    reserved bytes and a 32-bit value length; the others have a 16-bit length.
+
+    Parameters
+    ----------
+    vr
+        A two-letter VR.
+
+    Returns
+    -------
+    bool
+        Whether the element header is 12 bytes long (else 8).
+
+    Examples
+    --------
+    >>> is_long_explicit("OB"), is_long_explicit("SQ"), is_long_explicit("US")
+    (True, True, False)
+    """
     return vr in LONG_EXPLICIT_VRS
 
 
 def padding_byte(vr: str) -> bytes:
-    """The byte that pads a value to even length: NUL for UI and OB (and binary), space for text."""
+    """The byte that pads a value to even length: NUL for UI and OB (and binary), space for text.
+
+    Parameters
+    ----------
+    vr
+        A two-letter VR.
+
+    Returns
+    -------
+    bytes
+        ``b" "`` for the text VRs except UI, ``b"\\x00"`` for UI and every binary VR
+        (PS3.5 6.2).
+
+    Examples
+    --------
+    >>> padding_byte("PN"), padding_byte("UI"), padding_byte("OB")
+    (b' ', b'\\x00', b'\\x00')
+    """
     return b" " if vr in TEXT_VRS and vr != "UI" else b"\x00"

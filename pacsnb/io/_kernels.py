@@ -114,6 +114,11 @@ def _is_long_vr(a, b):
 
 @njit(cache=True, nogil=True)
 def scan(buf, start, end, implicit, little, stop_tag, min_tag, root_kind, max_depth, warn, tab, top):
+    """Scan the data set in ``buf[start:end]`` into the row table ``tab`` (see the module docstring).
+
+    Returns ``(n_rows, status, err_pos, err_tag, stop_pos, ntop)``; fills ``tab``, ``top``
+    and ``warn`` in place.
+    """
     cap = tab.shape[0]
     ntop = 0
     st_kind = np.empty(max_depth + 2, np.int8)

@@ -603,6 +603,26 @@ def get_frame(ds: Union[Dataset, DataElement, Buffer], index: int, *, n_frames: 
 def iter_frames(ds: Union[Dataset, DataElement, Buffer], *, n_frames: int | None = None) -> Iterator[bytes]:
     """Yield the encoded bytes of each frame in turn (the frame table is worked out once).
 
+    Parameters
+    ----------
+    ds
+        A data set with encapsulated Pixel Data, or the item stream (see
+        :func:`frame_boundaries`).
+    n_frames
+        Overrides Number of Frames (see :func:`frame_boundaries`).
+
+    Yields
+    ------
+    bytes
+        Each frame, as :func:`get_frame` gives it.
+
+    Raises
+    ------
+    InvalidDicomError
+        When the pixel data is malformed or its frames cannot be told apart.
+    DicomValueError
+        When the data set has no Pixel Data, or native Pixel Data.
+
     Examples
     --------
     >>> list(iter_frames(encapsulate([b"ab", b"cd", b"ef"], offset_table="none"), n_frames=3))
@@ -618,6 +638,20 @@ def number_of_frames(ds: Dataset) -> int:
 
     For encapsulated Pixel Data, the number of frames found in it (normally Number of
     Frames); otherwise Number of Frames (0028,0008), 1 when absent or empty.
+
+    Parameters
+    ----------
+    ds
+        A data set, with or without Pixel Data.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InvalidDicomError
+        When encapsulated pixel data is malformed.
 
     Examples
     --------
@@ -754,6 +788,11 @@ def encapsulate(frames: Sequence[Any], *, fragments_per_frame: int = 1, max_frag
         No frames; a Basic Offset Table entry past 4 GiB (use ``"extended"``, or
         :func:`set_encapsulated_pixel_data`, which switches by itself); fragmented frames
         with an Extended Offset Table.
+    ValueError
+        An unknown ``offset_table``, or a bad ``fragments_per_frame`` or
+        ``max_fragment_size`` (or both given).
+    TypeError
+        ``frames`` given as one bytes object instead of a sequence of frames.
 
     Notes
     -----
@@ -821,7 +860,9 @@ def set_encapsulated_pixel_data(ds: Dataset, frames: Sequence[Any], transfer_syn
     ------
     DicomValueError
         A transfer syntax that is not encapsulated; fragmented frames for RLE (PS3.5 A.4.2:
-        one fragment per frame) or with an Extended Offset Table.
+        one fragment per frame) or with an Extended Offset Table; no frames.
+    ValueError, TypeError
+        Bad arguments, as for :func:`encapsulate`.
 
     Examples
     --------

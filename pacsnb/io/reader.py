@@ -30,8 +30,7 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from pacsnb.dicom import dictionary as _dict
-from pacsnb.dicom.dataset import _UNSET, DataElement, Dataset, Sequence
-from pacsnb.dicom.tag import Tag
+from pacsnb.dicom.dataset import DataElement, Dataset, Sequence, lazy_element
 from pacsnb.dicom.vr import CHARSET_VRS
 from pacsnb.dicom.tag import PIXEL_DATA, TagLike, as_tag, tag_str
 from pacsnb.dicom.uid import UID
@@ -63,6 +62,16 @@ def data_set_encoding(transfer_syntax: str) -> tuple[bool, bool, bool]:
     From the UID registry; an unknown UID is read as explicit VR little endian, the
     encoding of every transfer syntax but four (PS3.5 Annex A).
 
+    Parameters
+    ----------
+    transfer_syntax
+        A Transfer Syntax UID.
+
+    Returns
+    -------
+    tuple of (bool, bool, bool)
+        Whether the data set is in implicit VR, in little endian, and deflated.
+
     Examples
     --------
     >>> data_set_encoding("1.2.840.10008.1.2"), data_set_encoding("1.2.840.10008.1.2.1.99")
@@ -76,8 +85,6 @@ def data_set_encoding(transfer_syntax: str) -> tuple[bool, bool, bool]:
     return False, True, False
 
 _VR_CACHE: dict[int, str] = {}
-_new_element = object.__new__
-_new_tag = int.__new__
 
 
 def _vr_str(code: int) -> str:
@@ -92,7 +99,32 @@ class DataSource:
     """The scanned bytes of one data set and its row table; builds elements on demand.
 
     Datasets read from a buffer keep a reference to their source; nested items share it.
-    ``tab`` is the scanner's table (see :mod:`pacsnb.io._kernels`).
+    ``tab`` is the scanner's table (see :mod:`pacsnb.io._kernels`). The reader makes
+    these: user code rarely needs one.
+
+    Parameters
+    ----------
+    buf
+        The bytes the values are sliced from (``bytes``, or a ``memoryview`` of a memory
+        map or of inflated data).
+    arr
+        The same bytes as a ``uint8`` array, for the scanner.
+    path
+        The file name, for error messages (``None`` for bytes).
+    tab
+        The scanner's row table, int64 of shape ``(capacity, 8)``.
+    n
+        The number of rows used in ``tab``.
+
+    Examples
+    --------
+    >>> from pacsnb.io import read_bytes
+    >>> ds = read_bytes(b"\\x10\\x00\\x10\\x00\\x04\\x00\\x00\\x00DOE ", transfer_syntax="1.2.840.10008.1.2")
+    >>> src = ds._src  # the source behind the lazy data set
+    >>> isinstance(src, DataSource), src.n, src.rows()[0][:4]
+    (True, 1, [1048592, 0, 4, 8])
+    >>> src.element(0, ds).value
+    'DOE'
     """
 
     __slots__ = ("buf", "arr", "path", "tab", "n", "_rows", "warnings", "top", "ntop", "depth", "stop_pos")
@@ -110,12 +142,32 @@ class DataSource:
         self.depth = 0
 
     def rows(self) -> list[list[int]]:
-        """The whole table as Python lists (made once, when nested items are first needed)."""
+        """The whole table as Python lists (made once, when nested items are first needed).
+
+        Returns
+        -------
+        list of list of int
+            One ``[tag, vr, length, offset, end, next, depth, kind]`` row per element,
+            item or fragment (see :mod:`pacsnb.io._kernels`).
+        """
         if self._rows is None:
             self._rows = self.tab[: self.n].tolist()
         return self._rows
 
     def rows_of_item(self, item_row: int) -> dict[int, int]:
+        """The rows of the elements of one sequence item, by tag.
+
+        Parameters
+        ----------
+        item_row
+            The row of the item (FFFE,E000) in the table.
+
+        Returns
+        -------
+        dict of int to int
+            ``{tag: row}`` for the item's own elements (not those nested deeper), the
+            mapping a lazy item :class:`~pacsnb.dicom.dataset.Dataset` is made from.
+        """
         rows = self.rows()
         out = {}
         k = item_row + 1
@@ -127,6 +179,24 @@ class DataSource:
         return out
 
     def element(self, row: int, ds: Dataset) -> DataElement:
+        """Build the (lazy) element of one row of the table.
+
+        The VR comes from the data (explicit VR) or from the data dictionary (implicit VR,
+        private dictionaries included); elements written as UN get their dictionary VR
+        when it is known. The value is decoded only when asked for.
+
+        Parameters
+        ----------
+        row
+            The element's row in the table.
+        ds
+            The data set the element belongs to (for the character set in force, Pixel
+            Representation and private creators).
+
+        Returns
+        -------
+        DataElement
+        """
         tag, code, length, off, end, _nxt, _depth, flags = (
             self._rows[row] if self._rows is not None else self.tab[row].tolist())
         little = not (flags & K.BIG_BIT)
@@ -143,22 +213,13 @@ class DataSource:
                 return self._sequence(row, tag, ds)
             raw = self.buf[off:end - 8]
             # encapsulated pixel data is OB (PS3.5 A.4), whatever implicit VR would say
-            e = DataElement._lazy(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
+            e = lazy_element(tag, vr if (code and vr in ("OB", "OW")) else "OB", raw, little, None, True)
             e._value = bytes(raw)
             return e
         if tag == PIXEL_DATA and vr == "OW" and not little:
             return self._wide_big_endian_pixels(tag, off, length, ds)
-        e = _new_element(DataElement)
-        e.tag = _new_tag(Tag, tag)
-        e.VR = vr
-        e._raw = self.buf[off:off + length]
-        e._little = little
-        e._cs = ds._charsets() if vr in CHARSET_VRS else None
-        e._parent = None
-        e._seq_loader = None
-        e.is_undefined_length = False
-        e._value = _UNSET
-        return e
+        return lazy_element(tag, vr, self.buf[off:off + length], little,
+                            ds._charsets() if vr in CHARSET_VRS else None)
 
     def _resolve_un(self, tag: int, length: int, ds: Dataset) -> tuple[str, bool, bool]:
         """The VR to use for an element written as UN: ``(vr, little, is_sequence)``."""
@@ -182,7 +243,7 @@ class DataSource:
         (as written in the wild and expected by readers), not 16-bit words; give the value in
         native order either way."""
         raw = self.buf[off:off + length]
-        e = DataElement._lazy(tag, "OW", raw, False, None)
+        e = lazy_element(tag, "OW", raw, False, None)
         bits = ds.get(0x00280100)
         if isinstance(bits, int) and bits in (32, 64) and length % (bits // 8) == 0:
             size = bits // 8
@@ -231,7 +292,7 @@ class DataSource:
         rows = self.rows()
         _, _, length, off, _, nxt, row_depth, flags = rows[row]
         undefined = length < 0
-        e = DataElement._lazy(tag, "SQ", None, True, None, undefined)
+        e = lazy_element(tag, "SQ", None, True, None, undefined)
         src = self
         if nxt > row + 1 or undefined or length == 0:
             def load(row=row) -> Sequence:
@@ -322,29 +383,42 @@ def _read_prefix(source) -> tuple[bytes, np.ndarray, str, bool]:
     """``(bytes, array, path, whole)``: the first HEADER_PREFIX bytes of a file, and whether
     that is the whole file."""
     path = os.fspath(source)
+    fd, size = _open_file(path)
+    try:
+        b = _read_upto(fd, HEADER_PREFIX)
+    finally:
+        os.close(fd)
+    return b, np.frombuffer(b, np.uint8), path, size <= len(b)
+
+
+def _open_file(path: str) -> tuple[int, int]:
+    """``(fd, size)`` of a file opened for reading (os-level: no file object, no buffering
+    layer, a few microseconds less per file); a directory is refused."""
     try:
         fd = os.open(path, _O_READ)
     except IsADirectoryError:
         raise _is_a_directory(path) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise _is_a_directory(path)
-        b = os.read(fd, HEADER_PREFIX)
-        whole = st.st_size <= len(b)
-        if not whole and len(b) < HEADER_PREFIX:  # a short read: take what a full read gives
-            parts = [b]
-            while len(b) < HEADER_PREFIX:
-                more = os.read(fd, HEADER_PREFIX - len(b))
-                if not more:
-                    break
-                parts.append(more)
-                b = b"".join(parts)
-                parts = [b]
-            whole = st.st_size <= len(b)
-    finally:
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):
         os.close(fd)
-    return b, np.frombuffer(b, np.uint8), path, whole
+        raise _is_a_directory(path)
+    return fd, st.st_size
+
+
+def _read_upto(fd: int, n: int) -> bytes:
+    """Up to ``n`` bytes from ``fd``, fewer only at the end of the file (short reads retried)."""
+    b = os.read(fd, n)
+    if len(b) < n:
+        parts = [b]
+        got = len(b)
+        while got < n:
+            more = os.read(fd, n - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        b = b"".join(parts)
+    return b
 
 
 _O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
@@ -361,31 +435,15 @@ def _read_source(source: Any) -> tuple[Any, np.ndarray, str | None]:
         return b, np.frombuffer(b, np.uint8), None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        # os-level calls: no file object, no buffering layer (a few microseconds per file)
+        fd, size = _open_file(path)
         try:
-            fd = os.open(path, _O_READ)
-        except IsADirectoryError:
-            raise _is_a_directory(path) from None
-        try:
-            st = os.fstat(fd)
-            if stat.S_ISDIR(st.st_mode):
-                raise _is_a_directory(path)
-            size = st.st_size
             if size >= MMAP_THRESHOLD:
                 mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
                 # a memoryview, so that value slices (pixel data above all) are views of the
                 # mapping, read from disk only when touched, never copies
                 view = memoryview(mm)
                 return view, np.frombuffer(view, np.uint8), path
-            b = os.read(fd, size + 1)
-            if len(b) != size:  # a short read, or a file that changed size: read to the end
-                parts = [b]
-                while True:
-                    more = os.read(fd, 1 << 20)
-                    if not more:
-                        break
-                    parts.append(more)
-                b = b"".join(parts)
+            b = _read_upto(fd, size)  # as large as fstat said (a file still growing is cut there)
         finally:
             os.close(fd)
         return b, np.frombuffer(b, np.uint8), path
@@ -458,7 +516,12 @@ def read(source: Union[PathLike, bytes, BinaryIO], *, stop_before_pixels: bool =
     Raises
     ------
     InvalidDicomError
-        Naming the file, the byte offset and the element, when the bytes are not valid DICOM.
+        Naming the file, the byte offset and the element, when the bytes are not valid DICOM
+        (a folder given as ``source`` too).
+    OSError
+        When the file cannot be opened (``FileNotFoundError``, ``PermissionError``, ...).
+    TypeError
+        When ``source`` is neither a path, bytes nor a binary file.
 
     Examples
     --------
@@ -485,6 +548,27 @@ def read(source: Union[PathLike, bytes, BinaryIO], *, stop_before_pixels: bool =
 
 def read_bytes(data: bytes, *, transfer_syntax: str | None = None, **kwargs: Any) -> Dataset:
     """Read a data set from bytes (a Part 10 file, or a bare data set in ``transfer_syntax``).
+
+    Parameters
+    ----------
+    data
+        The bytes.
+    transfer_syntax
+        The transfer syntax of a bare data set (no preamble, no meta). ``None``: the bytes
+        are read as :func:`read` with ``force=True`` reads them (a Part 10 file, or a
+        data set whose encoding is guessed from its first element).
+    **kwargs
+        ``stop_before_pixels``, ``specific_tags``, ``max_depth``: as for :func:`read`.
+
+    Returns
+    -------
+    Dataset
+        A lazy data set, as :func:`read` gives.
+
+    Raises
+    ------
+    InvalidDicomError
+        When the bytes are not a valid data set.
 
     Examples
     --------

@@ -152,6 +152,28 @@ def _item_stream_end(value: bytes) -> int:
 def encode_dataset(ds: Dataset, transfer_syntax: str = _EXPLICIT_LE) -> bytes:
     """Encode a data set (without file meta) in ``transfer_syntax``.
 
+    Group 0002 elements are left out; sequences and items get undefined lengths.
+
+    Parameters
+    ----------
+    ds
+        The data set.
+    transfer_syntax
+        A Transfer Syntax UID (default explicit VR little endian); a deflated syntax
+        deflates the encoded bytes.
+
+    Returns
+    -------
+    bytes
+        The encoded data set, of even length.
+
+    Raises
+    ------
+    DicomValueError
+        When a value cannot be encoded in its VR, or an element is too long.
+    InvalidDicomError
+        For encapsulated pixel data in a big endian syntax.
+
     Examples
     --------
     >>> ds = Dataset(); ds.PatientName = "DOE"
@@ -175,6 +197,24 @@ def build_file_meta(ds: Dataset, transfer_syntax: str) -> Dataset:
 
     Keeps Source/Sending/Receiving AE titles and private information from ``ds.file_meta``;
     sets our implementation class UID and version name.
+
+    Parameters
+    ----------
+    ds
+        The data set to be written; its SOP Class and SOP Instance UIDs (or those of its
+        ``file_meta``) become the Media Storage SOP Class and Instance UIDs.
+    transfer_syntax
+        The Transfer Syntax UID the data set will be written in.
+
+    Returns
+    -------
+    Dataset
+        The group 0002 elements, without the group length (the writer adds it).
+
+    Raises
+    ------
+    DicomValueError
+        When the SOP Class UID or SOP Instance UID is missing.
 
     Examples
     --------
@@ -207,7 +247,46 @@ def encode_file(ds: Dataset, transfer_syntax: str | None = None, *, preamble: by
     """The bytes of a Part 10 file (preamble, ``DICM``, meta, data set).
 
     With ``write_like_original=True`` and a data set that was read without meta, the data set
-    is written bare (no preamble, no meta), as it was read.
+    is written bare (no preamble, no meta), as it was read. :func:`write` writes these
+    bytes to a file.
+
+    Parameters
+    ----------
+    ds
+        The data set; its ``file_meta`` is rebuilt (see :func:`build_file_meta`).
+    transfer_syntax
+        The Transfer Syntax UID (default: the one the data set was read in, else explicit
+        VR little endian). Encapsulated (compressed) syntaxes only for data sets whose
+        pixel data is already encapsulated.
+    preamble
+        128 bytes (default: as read, else zeros).
+    write_like_original
+        Write a data set that was read without meta back the same way (no meta).
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    DicomValueError
+        For a UID that is not a transfer syntax (or one pacsnb cannot write), native pixel
+        data with an encapsulated syntax or the reverse, a missing SOP Class or Instance
+        UID, a preamble that is not 128 bytes, or a value that cannot be encoded.
+
+    Examples
+    --------
+    >>> import pacsnb
+    >>> ds = Dataset({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7", "SOPInstanceUID": "1.2.3.4"})
+    >>> data = encode_file(ds)
+    >>> data[:128] == bytes(128), data[128:132]
+    (True, b'DICM')
+    >>> pacsnb.read(data).file_meta.TransferSyntaxUID.name
+    'Explicit VR Little Endian'
+    >>> encode_file(ds, "1.2.3")
+    Traceback (most recent call last):
+    ...
+    pacsnb.errors.DicomValueError: '1.2.3' is not a transfer syntax UID
     """
     ts = transfer_syntax or ds.transfer_syntax or _EXPLICIT_LE
     ts = str(ts)
@@ -286,6 +365,13 @@ def write(ds: Dataset, target: Union[str, os.PathLike, BinaryIO], transfer_synta
     atomic
         When writing to a path: write a temporary file, fsync, then rename, so that a crash
         never leaves a half-written file under the final name.
+
+    Raises
+    ------
+    DicomValueError
+        When the data set cannot be written as asked (see :func:`encode_file`).
+    OSError
+        When the file cannot be written.
 
     Examples
     --------
