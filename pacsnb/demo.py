@@ -36,6 +36,16 @@ def pixels_hu(ds: Dataset) -> np.ndarray:
     Decoded with numpy directly from Pixel Data: the dtype follows Bits Allocated and
     Pixel Representation, then Rescale Slope and Intercept apply.
 
+    Parameters
+    ----------
+    ds
+        A single-frame, one-sample image with native little endian Pixel Data.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, ``(rows, columns)``: stored values x slope + intercept.
+
     Examples
     --------
     >>> from pacsnb.samples import make_ct_series
@@ -56,7 +66,29 @@ def pixels_hu(ds: Dataset) -> np.ndarray:
 
 
 def dump(ds: Dataset) -> str:
-    """A dcmdump-like listing: file meta information, then the data set."""
+    """A dcmdump-like listing: file meta information, then the data set.
+
+    Parameters
+    ----------
+    ds
+        A data set, read from a file (its ``file_meta`` is listed first) or made in memory.
+
+    Returns
+    -------
+    str
+        The listing, one element a line, under dcmdump's ``#`` headings.
+
+    Examples
+    --------
+    >>> print(dump(Dataset({"PatientID": "P1", "Rows": 4})))
+    # Dicom-File-Format
+    <BLANKLINE>
+    # Dicom-Meta-Information-Header
+    <BLANKLINE>
+    # Dicom-Data-Set
+    (0010,0020) LO [P1]                                         #   2, 1 PatientID
+    (0028,0010) US 4                                            #   2, 1 Rows
+    """
     lines = ["# Dicom-File-Format", "", "# Dicom-Meta-Information-Header"]
     if ds.file_meta is not None and len(ds.file_meta):
         ts = ds.file_meta.get("TransferSyntaxUID")
@@ -89,7 +121,32 @@ def _save_png(hu: np.ndarray, ds: Dataset, path: Path, center: float = 40.0, wid
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; returns the process exit status."""
+    """Run the demo; returns the process exit status.
+
+    Writes a synthetic CT study (the body phantom) under ``OUTDIR/study/``, reads it back,
+    prints a listing of the middle slice and saves its picture to ``OUTDIR/slice.png``.
+
+    Parameters
+    ----------
+    argv
+        Command-line arguments (default ``sys.argv[1:]``): ``[OUTDIR] [--slices N]
+        [--size N] [--seed N] [--quiet]``.
+
+    Returns
+    -------
+    int
+        0 on success.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> out = tempfile.mkdtemp()
+    >>> main([out, "--slices", "2", "--size", "16", "--quiet"])
+    0
+    >>> (Path(out) / "slice.png").is_file(), len(list((Path(out) / "study").rglob("*.dcm")))
+    (True, 2)
+    """
     parser = argparse.ArgumentParser(prog="python -m pacsnb.demo",
                                      description="Generate a sample CT study, read it back and show a slice.")
     parser.add_argument("outdir", nargs="?", default="demo-output", help="output folder (default: demo-output)")

@@ -29,13 +29,30 @@ __all__ = [
     "DimseError",
     "PDUError",
     "LocalProtocolError",
+    "NoPixelDataError",
+    "FrameIndexError",
+    "TransformError",
     "ArchiveError",
     "DeidError",
 ]
 
 
 class PacsnbError(Exception):
-    """Base class of every error pacsnb raises on purpose."""
+    """Base class of every error pacsnb raises on purpose.
+
+    Catch it to handle any failure of pacsnb in one place; the subclasses tell which
+    layer failed and why. Several are also standard exceptions (``ValueError``,
+    ``KeyError``, ...), so code that catches those keeps working.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Tag
+    >>> try:
+    ...     Tag("NoSuchKeyword")
+    ... except PacsnbError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, PacsnbError))
+    DictionaryError True
+    """
 
 
 class InvalidDicomError(PacsnbError, ValueError):
@@ -51,6 +68,17 @@ class InvalidDicomError(PacsnbError, ValueError):
         Byte offset in that source where the problem was found.
     tag
         The element being read, as an int ``0xGGGGEEEE``.
+
+    Examples
+    --------
+    >>> err = InvalidDicomError("the file is empty", path="empty.dcm", offset=0)
+    >>> str(err), err.path, err.offset, isinstance(err, ValueError)
+    ('empty.dcm: at byte 0: the file is empty', 'empty.dcm', 0, True)
+    >>> import pacsnb
+    >>> pacsnb.read(b"not DICOM at all")
+    Traceback (most recent call last):
+    ...
+    pacsnb.errors.InvalidDicomError: at byte 0: not a DICOM file: no 'DICM' prefix at byte 128 and no data set at the start (pass force=True to try anyway)
     """
 
     def __init__(self, message: str, *, path: object = None, offset: int | None = None,
@@ -75,6 +103,7 @@ class InvalidDicomError(PacsnbError, ValueError):
         return ": ".join(where + [self.message])
 
     def __reduce__(self):  # keep keyword arguments through pickling (multiprocessing)
+        """Pickle support that keeps ``path``, ``offset`` and ``tag``."""
         return (_rebuild_invalid, (self.message, self.path, self.offset, self.tag))
 
 
@@ -83,34 +112,107 @@ def _rebuild_invalid(message, path, offset, tag):
 
 
 class DicomValueError(PacsnbError, ValueError):
-    """A value cannot be represented in the element's VR (too long, wrong characters, ...)."""
+    """A value cannot be represented in the element's VR (too long, wrong characters, ...).
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> ds = Dataset()
+    >>> ds.Rows = -1
+    Traceback (most recent call last):
+    ...
+    pacsnb.errors.DicomValueError: -1 does not fit in US (0..65535)
+    """
 
 
 class CharsetError(PacsnbError, ValueError):
-    """Text cannot be decoded or encoded with the Specific Character Set in force."""
+    """Text cannot be decoded or encoded with the Specific Character Set in force.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom.charset import encode_text
+    >>> try:
+    ...     encode_text("Buc^Jérôme", "", vr="PN")  # the default repertoire is ASCII
+    ... except CharsetError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError))
+    CharsetError True
+    >>> encode_text("Buc^Jérôme", "ISO_IR 100", vr="PN")
+    b'Buc^J\\xe9r\\xf4me'
+    """
 
 
 class DictionaryError(PacsnbError, KeyError):
-    """An unknown keyword or tag, or a malformed tag string."""
+    """An unknown keyword or tag, or a malformed tag string.
+
+    Also a ``KeyError``; unlike a plain ``KeyError``, its ``str()`` is the message
+    without quotes.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Tag
+    >>> try:
+    ...     Tag("PatientNmae")
+    ... except KeyError as exc:
+    ...     print(exc)
+    'PatientNmae' is neither a DICOM keyword nor a tag like '0010,0010': check the spelling (keywords are CamelCase, e.g. 'PatientName')
+    """
 
     def __str__(self) -> str:  # KeyError would quote the message
+        """The message as given (``KeyError`` would quote it)."""
         return str(self.args[0]) if self.args else ""
 
 
 class CodecError(PacsnbError):
-    """Compressed pixel data cannot be decoded or encoded."""
+    """Compressed pixel data cannot be decoded or encoded.
+
+    Raised by :func:`pacsnb.pixels.pixel_array` for a transfer syntax without a codec or
+    a corrupt frame; the message names the transfer syntax and the frame.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise CodecError("RLE Lossless frame 3: the segment offsets run past the frame")
+    ... except PacsnbError as exc:
+    ...     print(f"{type(exc).__name__}: {exc}")
+    CodecError: RLE Lossless frame 3: the segment offsets run past the frame
+    """
 
 
 class NetworkError(PacsnbError):
-    """A DICOM network operation failed (connection, timeout, protocol error)."""
+    """A DICOM network operation failed (connection, timeout, protocol error).
+
+    The base class of the network errors: catch it to handle any of them.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise AssociationRejected("rejected-permanent: called AE title not recognized")
+    ... except NetworkError as exc:
+    ...     print(f"{type(exc).__name__}: {exc}")
+    AssociationRejected: rejected-permanent: called AE title not recognized
+    """
 
 
 class AssociationRejected(NetworkError):
-    """The peer rejected the association request."""
+    """The peer rejected the association request.
+
+    Examples
+    --------
+    >>> err = AssociationRejected("rejected-transient: local limit exceeded")
+    >>> isinstance(err, NetworkError), str(err)
+    (True, 'rejected-transient: local limit exceeded')
+    """
 
 
 class AssociationAborted(NetworkError):
-    """The association was aborted by the peer or by the local provider."""
+    """The association was aborted by the peer or by the local provider.
+
+    Examples
+    --------
+    >>> err = AssociationAborted("A-ABORT from the peer (service-user)")
+    >>> isinstance(err, NetworkError), str(err)
+    (True, 'A-ABORT from the peer (service-user)')
+    """
 
 
 class DimseError(NetworkError):
@@ -122,6 +224,14 @@ class DimseError(NetworkError):
         What failed.
     status
         The DIMSE status code (0x0000 success, 0xA700 out of resources, ...).
+
+    Examples
+    --------
+    >>> err = DimseError("C-STORE of 1.2.3.4 failed", status=0xA700)
+    >>> str(err), hex(err.status)
+    ('C-STORE of 1.2.3.4 failed (status 0xA700)', '0xa700')
+    >>> DimseError("C-FIND cancelled").status is None
+    True
     """
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -130,11 +240,25 @@ class DimseError(NetworkError):
 
 
 class ArchiveError(PacsnbError):
-    """The archive cannot store, index or find something."""
+    """The archive cannot store, index or find something.
+
+    Examples
+    --------
+    >>> err = ArchiveError("no study 1.2.3 in the archive")
+    >>> isinstance(err, PacsnbError), str(err)
+    (True, 'no study 1.2.3 in the archive')
+    """
 
 
 class DeidError(PacsnbError):
-    """De-identification cannot be done safely as asked."""
+    """De-identification cannot be done safely as asked.
+
+    Examples
+    --------
+    >>> err = DeidError("burned-in annotation: the pixels may show identifying text")
+    >>> isinstance(err, PacsnbError), str(err)
+    (True, 'burned-in annotation: the pixels may show identifying text')
+    """
 
 
 _PDU_NAMES = {
@@ -166,6 +290,14 @@ class PDUError(NetworkError):
         Byte offset of the problem from the first byte of the PDU, if known.
     pdu_type
         The PDU-type byte of the PDU being read, if known.
+
+    Examples
+    --------
+    >>> err = PDUError("unknown PDU type", reason=1, offset=0, pdu_type=0x09)
+    >>> str(err), err.reason
+    ('PDU type 0x09 PDU, at byte 0: unknown PDU type', 1)
+    >>> str(PDUError("the item length runs past the PDU", offset=74, pdu_type=0x01))
+    'A-ASSOCIATE-RQ PDU, at byte 74: the item length runs past the PDU'
     """
 
     def __init__(self, message: str, *, reason: int = 6, offset: int | None = None,
@@ -182,6 +314,7 @@ class PDUError(NetworkError):
         super().__init__(", ".join(where) + ": " + message if where else message)
 
     def __reduce__(self):  # keep keyword arguments through pickling
+        """Pickle support that keeps ``reason``, ``offset`` and ``pdu_type``."""
         return (_rebuild_pdu_error, (self.message, self.reason, self.offset, self.pdu_type))
 
 
@@ -195,4 +328,51 @@ class LocalProtocolError(NetworkError):
     Raised by :class:`~pacsnb.net.StateMachine` for a primitive in a state where PS3.8
     Table 9-10 has no entry for it (for example P-DATA before the association is
     established). The state machine's state is unchanged.
+
+    Examples
+    --------
+    >>> err = LocalProtocolError("P-DATA request in state Sta1 (idle): no association")
+    >>> isinstance(err, NetworkError), str(err)
+    (True, 'P-DATA request in state Sta1 (idle): no association')
+    """
+
+
+class NoPixelDataError(InvalidDicomError, AttributeError):
+    """The data set has no Pixel Data, Float Pixel Data or Double Float Pixel Data.
+
+    Also an ``AttributeError``, so that ``hasattr(ds, "pixel_array")`` is ``False``.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> import pacsnb.pixels
+    >>> try:
+    ...     pacsnb.pixels.pixel_array(Dataset({"Rows": 2, "Columns": 2}))
+    ... except NoPixelDataError as exc:
+    ...     print(isinstance(exc, AttributeError), isinstance(exc, InvalidDicomError))
+    True True
+    """
+
+
+class FrameIndexError(PacsnbError, IndexError):
+    """``frame=`` is outside ``0 .. NumberOfFrames - 1``. Also an ``IndexError``.
+
+    Examples
+    --------
+    >>> issubclass(FrameIndexError, IndexError)
+    True
+    """
+
+
+class TransformError(PacsnbError, ValueError):
+    """A pixel transform was given parameters it cannot use (a window width below 1, an
+    unknown VOI LUT Function or colour space, a LUT that is not one, ...).
+
+    Also a ``ValueError``. Missing or malformed attributes of a data set raise
+    :class:`InvalidDicomError` instead (with the file's name).
+
+    Examples
+    --------
+    >>> issubclass(TransformError, ValueError)
+    True
     """

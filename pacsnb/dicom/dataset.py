@@ -244,6 +244,25 @@ def lazy_element(tag: int, vr: str, raw, little: bool, charsets: tuple[str, ...]
     The one way elements read from bytes are made, kept lean because it runs for every
     element touched: no validation (the reader has checked the VR and the length).
 
+    Parameters
+    ----------
+    tag
+        The tag as an int ``0xGGGGEEEE``.
+    vr
+        The two-letter VR (not checked).
+    raw
+        The value bytes (``bytes`` or a ``memoryview`` slice of the source).
+    little
+        Byte order of binary values.
+    charsets
+        The Specific Character Set terms in force, for the VRs it applies to (else ``None``).
+    undefined
+        The element was encoded with undefined length.
+
+    Returns
+    -------
+    DataElement
+
     Examples
     --------
     >>> e = lazy_element(0x00100010, "PN", b"DOE^JANE", True, None)

@@ -24,7 +24,13 @@ array([[1, 2],
 from pacsnb.dicom.dataset import register_dataset_property
 from pacsnb.pixels.array import (FrameIndexError, NoPixelDataError, PixelFormat, pixel_array,
                                  pixel_format)
+from pacsnb.pixels.transforms import (LUT, TransformError, apply_modality_lut, apply_palette, apply_voi,
+                                      apply_voi_lut, apply_windowing, convert_color_space, expand_segmented_lut,
+                                      invert_monochrome1, overlay_array, overlay_groups)
 
-__all__ = ["pixel_array", "pixel_format", "PixelFormat", "NoPixelDataError", "FrameIndexError"]
+__all__ = ["pixel_array", "pixel_format", "PixelFormat", "NoPixelDataError", "FrameIndexError",
+           "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "invert_monochrome1",
+           "convert_color_space", "apply_palette", "expand_segmented_lut", "overlay_array", "overlay_groups",
+           "LUT", "TransformError"]
 
 register_dataset_property("pixel_array", lambda ds: pixel_array(ds))

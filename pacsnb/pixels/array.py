@@ -47,7 +47,7 @@ from pacsnb.codecs import can_decode, get_codec, missing_codec_hint
 from pacsnb.codecs.registry import Codec
 from pacsnb.dicom.dataset import DataElement, Dataset
 from pacsnb.dicom.uid import UID
-from pacsnb.errors import CodecError, DicomValueError, InvalidDicomError, PacsnbError
+from pacsnb.errors import CodecError, DicomValueError, FrameIndexError, InvalidDicomError, NoPixelDataError
 from pacsnb.io.encaps import get_frame, iter_frames
 
 __all__ = ["pixel_array", "PixelFormat", "pixel_format", "NoPixelDataError", "FrameIndexError",
@@ -65,42 +65,6 @@ _PIXEL_NAMES = {PIXEL_DATA: "Pixel Data (7FE0,0010)", FLOAT_PIXEL_DATA: "Float P
 
 _HOST_LITTLE = sys.byteorder == "little"
 _SUBSAMPLED_422 = ("YBR_FULL_422", "YBR_PARTIAL_422")
-
-
-class NoPixelDataError(InvalidDicomError, AttributeError):
-    """The data set has no Pixel Data, Float Pixel Data or Double Float Pixel Data.
-
-    Also an ``AttributeError``, so that ``hasattr(ds, "pixel_array")`` is ``False``.
-
-    Examples
-    --------
-    >>> from pacsnb.dicom import Dataset
-    >>> ds = Dataset({"Rows": 2, "Columns": 2})
-    >>> try:
-    ...     pixel_array(ds)
-    ... except NoPixelDataError as exc:
-    ...     print(isinstance(exc, AttributeError), isinstance(exc, InvalidDicomError))
-    True True
-    >>> hasattr(ds, "pixel_array")
-    False
-    """
-
-
-class FrameIndexError(PacsnbError, IndexError):
-    """``frame=`` is outside ``0 .. NumberOfFrames - 1``.
-
-    Also an ``IndexError``.
-
-    Examples
-    --------
-    >>> from pacsnb.dicom import Dataset
-    >>> ds = Dataset({"Rows": 2, "Columns": 2, "BitsAllocated": 8})
-    >>> ds.PixelData = bytes(4)
-    >>> pixel_array(ds, frame=1)
-    Traceback (most recent call last):
-    ...
-    pacsnb.pixels.array.FrameIndexError: frame 1 is out of range: the data set has 1 frame (0 .. 0)
-    """
 
 
 @dataclass(frozen=True, slots=True)

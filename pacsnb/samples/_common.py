@@ -45,17 +45,21 @@ class SeriesGeometry:
 
     @property
     def normal(self) -> np.ndarray:
+        """The slice normal ``row_dir x col_dir``."""
         return np.cross(np.asarray(self.row_dir), np.asarray(self.col_dir))
 
     @property
     def orientation(self) -> list[float]:
+        """Image Orientation (Patient): the row, then the column direction cosines."""
         return [*self.row_dir, *self.col_dir]
 
     def position(self, k: float) -> np.ndarray:
+        """Image Position (Patient) of spatial slice ``k``."""
         return np.asarray(self.origin) + float(k) * self.step * self.normal
 
     @property
     def center(self) -> np.ndarray:
+        """The centre of the volume, in patient coordinates."""
         r, c = np.asarray(self.row_dir), np.asarray(self.col_dir)
         return (np.asarray(self.origin) + r * (self.columns - 1) / 2 * self.pixel_spacing[1]
                 + c * (self.rows - 1) / 2 * self.pixel_spacing[0]
@@ -127,10 +131,12 @@ def resolve_identity(seed: int, patient: dict | None, study: dict | None, modali
 
 
 def series_uid(study: dict, modality: str, series_number: int) -> str:
+    """The deterministic Series Instance UID of a series of a sample study."""
     return sample_uid("series", study["StudyInstanceUID"], modality, int(series_number))
 
 
 def instance_uid(series_uid_: str, instance_number: int) -> str:
+    """The deterministic SOP Instance UID of an instance of a sample series."""
     return sample_uid("instance", series_uid_, int(instance_number))
 
 
@@ -262,6 +268,7 @@ def instance_order(n: int, shuffle: bool, key: str) -> np.ndarray:
 
 
 def noise_rng(series_uid_: str, k: int) -> np.random.Generator:
+    """The random generator of the noise of slice ``k`` of a series."""
     return np.random.default_rng(derive_seed("noise", series_uid_, int(k)))
 
 
@@ -280,5 +287,6 @@ def gaussian_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: floa
 
 
 def acquisition_time(start: float, k: int, per_image: float) -> str:
+    """Acquisition Time (TM) of slice ``k``: 30 s after the series start, then ``per_image`` s apart."""
     return format_tm(start + 30.0 + k * per_image)
 

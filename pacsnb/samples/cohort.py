@@ -81,6 +81,12 @@ def make_study(modality: str = "CT", n_series: int = 1, seed: int = 0, patient: 
     list of Dataset
         Series after series, each in Instance Number order.
 
+    Raises
+    ------
+    PacsnbError
+        For an unknown modality, a count that is not a positive integer, or arguments
+        the series generator refuses.
+
     Examples
     --------
     >>> from pacsnb.samples import make_study
@@ -151,6 +157,12 @@ def make_cohort(n_patients: int = 3, studies_per_patient: int = 1, series_per_st
     Returns
     -------
     list of Dataset
+        Patient after patient, study after study, series after series.
+
+    Raises
+    ------
+    PacsnbError
+        For no modality, an unknown one, or a patient count outside 0..100000.
 
     Examples
     --------
@@ -223,6 +235,13 @@ def write_cohort(folder: str | os.PathLike, datasets: Iterable[Dataset] | None =
     list of pathlib.Path
         The files written, in order.
 
+    Raises
+    ------
+    PacsnbError
+        For an unknown layout, or both ``datasets`` and ``cohort_kwargs``.
+    DicomValueError
+        When a data set cannot be written in ``transfer_syntax``.
+
     Examples
     --------
     >>> import tempfile, pacsnb
@@ -279,6 +298,11 @@ def write_sample_file(path: str | os.PathLike, modality: str = "CT", transfer_sy
     -------
     str
         ``path``, as a string.
+
+    Raises
+    ------
+    PacsnbError
+        For an unknown modality.
 
     Examples
     --------

@@ -89,6 +89,11 @@ def make_cr_image(rows: int = 256, columns: int = 256, *, view: str = "PA", mono
     -------
     Dataset
 
+    Raises
+    ------
+    PacsnbError
+        For an unknown view, an invalid size or pixel spacing, or an unknown ``charset``.
+
     Examples
     --------
     >>> from pacsnb.samples import make_cr_image

@@ -49,6 +49,30 @@ def iter_ct_series(n_slices: int = 20, rows: int = 64, columns: int = 64, *, sli
 
     Only one slice is in memory at a time, which suits 300-slice 512x512 benchmark series.
 
+    Parameters
+    ----------
+    n_slices, rows, columns
+        Size of the series.
+    slice_thickness, pixel_spacing, orientation, origin, spacing_between_slices
+        Geometry, as for :func:`make_ct_series`.
+    seed, patient, study, series_number, series_description
+        Identity, as for :func:`make_ct_series`.
+    dtype, phantom, noise, phantom_center, phantom_scale, kernel
+        Pixels, as for :func:`make_ct_series`.
+    shuffle_instance_numbers, charset
+        As for :func:`make_ct_series`.
+
+    Yields
+    ------
+    Dataset
+        One CT Image Storage instance per slice, in Instance Number order.
+
+    Raises
+    ------
+    PacsnbError
+        For an invalid size, geometry, phantom, ``dtype`` or ``charset``; raised when the
+        first instance is asked for, as for any generator.
+
     Examples
     --------
     >>> from pacsnb.samples import iter_ct_series
@@ -210,6 +234,11 @@ def make_ct_series(n_slices: int = 20, rows: int = 64, columns: int = 64, *, sli
     -------
     list of Dataset
         In Instance Number order.
+
+    Raises
+    ------
+    PacsnbError
+        For an invalid size, geometry, phantom, ``dtype`` or ``charset``.
 
     Examples
     --------

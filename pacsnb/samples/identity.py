@@ -47,6 +47,16 @@ _NAMESPACE = "pacsnb.samples"
 def derive_seed(*keys: object) -> int:
     """A 63-bit integer derived from ``keys`` (stable across runs and machines).
 
+    Parameters
+    ----------
+    *keys
+        Anything with a stable ``str()`` (strings, integers, UIDs).
+
+    Returns
+    -------
+    int
+        From the SHA-256 of the keys' text: equal keys give equal seeds.
+
     Examples
     --------
     >>> derive_seed("patient", 1) == derive_seed("patient", 1) != derive_seed("patient", 2)
@@ -59,6 +69,15 @@ def derive_seed(*keys: object) -> int:
 def rng_for(*keys: object) -> np.random.Generator:
     """A numpy random generator seeded from ``keys`` (see :func:`derive_seed`).
 
+    Parameters
+    ----------
+    *keys
+        As for :func:`derive_seed`.
+
+    Returns
+    -------
+    numpy.random.Generator
+
     Examples
     --------
     >>> float(rng_for("x", 1).random()) == float(rng_for("x", 1).random())
@@ -70,6 +89,15 @@ def rng_for(*keys: object) -> np.random.Generator:
 def sample_uid(*keys: object) -> UID:
     """A deterministic ``2.25`` UID for a sample entity named by ``keys``.
 
+    Parameters
+    ----------
+    *keys
+        What the UID identifies (``"study", seed``, ...): equal keys give equal UIDs.
+
+    Returns
+    -------
+    UID
+
     Examples
     --------
     >>> sample_uid("study", 1) == sample_uid("study", 1)
@@ -80,6 +108,16 @@ def sample_uid(*keys: object) -> UID:
 
 def synthetic_name(rng: np.random.Generator) -> str:
     """A person name ``FAMILY^GIVEN`` made of 2 or 3 neutral syllables each.
+
+    Parameters
+    ----------
+    rng
+        The random generator the syllables are drawn from.
+
+    Returns
+    -------
+    str
+        A name that matches :data:`NAME_PATTERN`.
 
     Examples
     --------
@@ -97,6 +135,15 @@ def synthetic_name(rng: np.random.Generator) -> str:
 def is_synthetic_name(name: object) -> bool:
     """True if ``name`` (a PN value) is a name :func:`synthetic_name` could have made.
 
+    Parameters
+    ----------
+    name
+        A Person Name value (anything with a ``str()``).
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> is_synthetic_name("ZARQUO^VEXTIK"), is_synthetic_name("DOE^JOHN")
@@ -107,6 +154,22 @@ def is_synthetic_name(name: object) -> bool:
 
 def format_ds(x: float, decimals: int = 6) -> str:
     """A Decimal String of at most 16 characters, without useless zeros.
+
+    Parameters
+    ----------
+    x
+        A number.
+    decimals
+        The most decimals to keep; fewer are used when the text would pass 16 characters.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    PacsnbError
+        When even the integer part does not fit in 16 characters.
 
     Examples
     --------
@@ -126,6 +189,15 @@ def format_ds(x: float, decimals: int = 6) -> str:
 
 def format_tm(seconds: float) -> str:
     """A TM value ``HHMMSS.FFFFFF`` (fraction only when needed) for seconds after midnight.
+
+    Parameters
+    ----------
+    seconds
+        Seconds after midnight (taken modulo one day), rounded to the microsecond.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -164,6 +236,11 @@ def make_patient(seed: int = 0) -> dict[str, Any]:
         (``"PNB"`` + the seed's digits), ``IssuerOfPatientID``, ``PatientBirthDate``
         (1940-2004), ``PatientSex``, ``PatientSize`` (m), ``PatientWeight`` (kg), and
         ``seed``.
+
+    Raises
+    ------
+    PacsnbError
+        For a negative seed.
 
     Examples
     --------

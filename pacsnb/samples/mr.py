@@ -44,6 +44,30 @@ def iter_mr_series(n_slices: int = 16, rows: int = 64, columns: int = 64, *, sli
                    shuffle_instance_numbers: bool = False, charset: str = "ISO_IR 100") -> Iterator[Dataset]:
     """Generate an MR series one instance at a time (same arguments as :func:`make_mr_series`).
 
+    Parameters
+    ----------
+    n_slices, rows, columns
+        Size of the series.
+    slice_thickness, spacing_between_slices, pixel_spacing, orientation, origin
+        Geometry, as for :func:`make_mr_series`.
+    weighting, noise, field_strength
+        Acquisition, as for :func:`make_mr_series`.
+    seed, patient, study, series_number, series_description
+        Identity, as for :func:`~pacsnb.samples.make_ct_series`.
+    phantom, phantom_center, phantom_scale, shuffle_instance_numbers, charset
+        As for :func:`~pacsnb.samples.make_ct_series`.
+
+    Yields
+    ------
+    Dataset
+        One MR Image Storage instance per slice, in Instance Number order.
+
+    Raises
+    ------
+    PacsnbError
+        For an unknown weighting, or an invalid size, geometry, phantom or ``charset``;
+        raised when the first instance is asked for, as for any generator.
+
     Examples
     --------
     >>> from pacsnb.samples import iter_mr_series
@@ -155,6 +179,11 @@ def make_mr_series(n_slices: int = 16, rows: int = 64, columns: int = 64, *, sli
     -------
     list of Dataset
         In Instance Number order.
+
+    Raises
+    ------
+    PacsnbError
+        For an unknown weighting, or an invalid size, geometry, phantom or ``charset``.
 
     Examples
     --------

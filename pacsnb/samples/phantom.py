@@ -46,7 +46,18 @@ __all__ = ["Tissue", "Shape", "PHANTOMS", "HU", "MR_WEIGHTINGS", "mr_intensities
 
 
 class Tissue(IntEnum):
-    """Tissue labels of the phantoms (the value of a label map)."""
+    """Tissue labels of the phantoms (the value of a label map).
+
+    A label indexes the lookup tables: :data:`HU`, :func:`mr_intensities` and
+    :func:`attenuation_per_mm`.
+
+    Examples
+    --------
+    >>> Tissue.BONE.name, int(Tissue.BONE), Tissue(7).name
+    ('BONE', 9, 'LUNG')
+    >>> float(HU[Tissue.LUNG]), float(HU[Tissue.SOFT])
+    (-800.0, 40.0)
+    """
 
     AIR = 0
     FAT = 1
@@ -78,6 +89,22 @@ _MU_WATER_PER_MM = 0.02
 def mr_intensities(weighting: str) -> np.ndarray:
     """The MR signal lookup table (one value per :class:`Tissue`) for ``"T1"``, ``"T2"`` or ``"PD"``.
 
+    Parameters
+    ----------
+    weighting
+        ``"T1"``, ``"T2"`` or ``"PD"`` (case-insensitive).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, indexed by :class:`Tissue` (arbitrary units, 0..4095). The array of
+        :data:`MR_WEIGHTINGS` itself: do not change it.
+
+    Raises
+    ------
+    PacsnbError
+        For another weighting.
+
     Examples
     --------
     >>> float(mr_intensities("T2")[Tissue.FLUID]) > float(mr_intensities("T1")[Tissue.FLUID])
@@ -91,6 +118,11 @@ def mr_intensities(weighting: str) -> np.ndarray:
 
 def attenuation_per_mm() -> np.ndarray:
     """Linear attenuation (per mm) of each :class:`Tissue`, from its Hounsfield units.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, indexed by :class:`Tissue`: ``0.02 * (1 + HU / 1000)``, at least 0.
 
     Examples
     --------
@@ -118,6 +150,18 @@ class Shape:
         Rotation about z, degrees.
     tissue
         The :class:`Tissue` painted inside.
+
+    Examples
+    --------
+    >>> nodule = Shape("ellipsoid", (0.0, 0.0, 0.0), (0.5, 0.5, 0.5), 0.0, Tissue.LESION)
+    >>> stack = PlaneStack([nodule], origin=(-10, -10, 0), row_dir=(1, 0, 0), col_dir=(0, 1, 0),
+    ...                    rows=5, columns=5, spacing=(5.0, 5.0), step=1.0, center=(0, 0, 0), scale=10.0)
+    >>> stack.labels(0)
+    array([[0, 0, 0, 0, 0],
+           [0, 0, 6, 0, 0],
+           [0, 6, 6, 6, 0],
+           [0, 0, 6, 0, 0],
+           [0, 0, 0, 0, 0]], dtype=uint8)
     """
 
     kind: str
@@ -128,6 +172,13 @@ class Shape:
 
     @property
     def bounding_radius(self) -> float:
+        """The radius of a sphere about ``center`` that holds the shape (normalised units).
+
+        Examples
+        --------
+        >>> Shape("ellipsoid", (0.0, 0.0, 0.0), (0.2, 0.5, 0.3), 0.0, Tissue.SOFT).bounding_radius
+        0.5
+        """
         a, b, c = self.axes
         if self.kind == "cylinder":
             return math.hypot(max(a, b), c)
@@ -195,6 +246,22 @@ PHANTOMS: dict[str, tuple[Shape, ...]] = {"shepp_logan": _HEAD, "head": _HEAD, "
 
 def phantom_shapes(phantom: str | Sequence[Shape]) -> tuple[Shape, ...]:
     """The shapes of a named phantom (``"shepp_logan"``, ``"body"``, ``"sphere"``), or ``phantom`` itself.
+
+    Parameters
+    ----------
+    phantom
+        A name of :data:`PHANTOMS` (``"head"`` is ``"shepp_logan"``), or a sequence of
+        :class:`Shape`.
+
+    Returns
+    -------
+    tuple of Shape
+        In painting order.
+
+    Raises
+    ------
+    PacsnbError
+        For an unknown name, or a sequence holding something else than shapes.
 
     Examples
     --------
@@ -281,6 +348,23 @@ class PlaneStack:
         Patient coordinates of the phantom centre.
     scale
         Millimetres per normalised phantom unit.
+
+    Raises
+    ------
+    PacsnbError
+        For an unknown phantom or a scale that is not positive.
+
+    Examples
+    --------
+    >>> stack = PlaneStack("body", origin=(-175, -175, 0), row_dir=(1, 0, 0), col_dir=(0, 1, 0),
+    ...                    rows=8, columns=8, spacing=(50.0, 50.0), step=10.0, center=(0, 0, 0),
+    ...                    scale=175.0)
+    >>> labels = stack.labels(0)
+    >>> labels.shape, labels.dtype
+    ((8, 8), dtype('uint8'))
+    >>> import numpy as np
+    >>> [Tissue(v).name for v in np.unique(labels)]
+    ['AIR', 'FAT', 'SOFT', 'LUNG']
     """
 
     def __init__(self, phantom: str | Sequence[Shape], origin: Sequence[float], row_dir: Sequence[float],
@@ -351,7 +435,27 @@ class PlaneStack:
         return slice(lo_i, hi_i), slice(lo_j, hi_j)
 
     def labels(self, k: float) -> np.ndarray:
-        """The tissue label map (``uint8``, rows x columns) of plane ``k`` (may be fractional)."""
+        """The tissue label map (``uint8``, rows x columns) of plane ``k`` (may be fractional).
+
+        Parameters
+        ----------
+        k
+            The plane number: plane ``k`` is ``k * step`` mm from plane 0 along the normal.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``uint8`` of shape ``(rows, columns)``: the :class:`Tissue` at each pixel centre
+            (``AIR`` outside every shape).
+
+        Examples
+        --------
+        >>> stack = PlaneStack("sphere", origin=(-8, -8, 0), row_dir=(1, 0, 0), col_dir=(0, 1, 0),
+        ...                    rows=3, columns=3, spacing=(8.0, 8.0), step=1.0, center=(0, 0, 0),
+        ...                    scale=10.0)
+        >>> stack.labels(0).tolist(), int(stack.labels(9).max())
+        ([[0, 2, 0], [2, 2, 2], [0, 2, 0]], 0)
+        """
         out = np.zeros((self.rows, self.columns), dtype=np.uint8)
         k = float(k)
         for f in self._forms:
@@ -386,7 +490,28 @@ class PlaneStack:
         return out
 
     def normalised_grid(self, k: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Normalised phantom coordinates ``(x, y, z)`` of every pixel of plane ``k``."""
+        """Normalised phantom coordinates ``(x, y, z)`` of every pixel of plane ``k``.
+
+        Parameters
+        ----------
+        k
+            The plane number (may be fractional).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Three float32 grids (broadcastable to ``(rows, columns)``): the pixel centres
+            in the phantom's normalised coordinates.
+
+        Examples
+        --------
+        >>> stack = PlaneStack("sphere", origin=(-10, -10, 0), row_dir=(1, 0, 0), col_dir=(0, 1, 0),
+        ...                    rows=3, columns=3, spacing=(10.0, 10.0), step=1.0, center=(0, 0, 0),
+        ...                    scale=10.0)
+        >>> x, y, z = stack.normalised_grid(0)
+        >>> x[0].tolist(), y[:, 0].tolist()
+        ([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0])
+        """
         ii = np.arange(self.rows, dtype=np.float32)[:, None]
         jj = np.arange(self.columns, dtype=np.float32)[None, :]
         o = self._o + k * self._t

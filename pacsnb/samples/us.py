@@ -111,6 +111,11 @@ def make_us_image(rows: int = 240, columns: int = 320, *, n_frames: int = 1, dep
     Dataset
         8-bit RGB, Planar Configuration 0 (``R G B R G B ...``).
 
+    Raises
+    ------
+    PacsnbError
+        For a frame count, size or depth that is not positive, or an unknown ``charset``.
+
     Examples
     --------
     >>> from pacsnb.samples import make_us_image
