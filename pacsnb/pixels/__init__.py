@@ -33,4 +33,11 @@ __all__ = ["pixel_array", "pixel_format", "PixelFormat", "NoPixelDataError", "Fr
            "convert_color_space", "apply_palette", "expand_segmented_lut", "overlay_array", "overlay_groups",
            "LUT", "TransformError"]
 
-register_dataset_property("pixel_array", lambda ds: pixel_array(ds))
+def _writable_pixel_array(ds):
+    # ``ds.pixel_array`` is a writable array, as pydicom users expect; pixel_array(ds) may
+    # give a read-only zero-copy view of the file's bytes (no copy at all)
+    arr = pixel_array(ds)
+    return arr if arr.flags.writeable else arr.copy()
+
+
+register_dataset_property("pixel_array", _writable_pixel_array)

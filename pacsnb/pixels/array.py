@@ -481,7 +481,7 @@ def pixel_array(ds: Dataset, frame: int | None = None) -> np.ndarray:
         when Number of Frames is more than 1 and ``frame`` is ``None``. The dtype follows
         Bits Allocated and Pixel Representation (``uint8`` for 1-bit data, ``float32`` /
         ``float64`` for float pixel data), in native byte order. Zero-copy views are
-        read-only.
+        read-only (``ds.pixel_array`` gives a writable copy instead).
 
     Raises
     ------

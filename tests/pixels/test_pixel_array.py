@@ -441,3 +441,19 @@ def test_encapsulated_in_memory_names_the_transfer_syntax():
     assert ds["PixelData"].is_undefined_length
     with pytest.raises(CodecError, match=r"JPEG 2000 .*1\.2\.840\.10008\.1\.2\.4\.9"):
         pixel_array(ds)
+
+
+def test_ds_pixel_array_is_writable_and_the_function_can_be_zero_copy(tmp_path):
+    """``ds.pixel_array`` can be changed in place (as pydicom users do) without changing the
+    data set; ``pixel_array(ds)`` is a read-only view of the bytes read, with no copy."""
+    from pacsnb.samples import write_sample_file
+
+    ds = pacsnb.read(write_sample_file(str(tmp_path / "ct.dcm")))
+    before = pixel_array(ds).copy()
+    arr = ds.pixel_array
+    assert arr.flags.writeable
+    arr[0, 0] += 1
+    assert np.array_equal(pixel_array(ds), before)
+    view = pixel_array(ds)
+    assert not view.flags.writeable
+    assert np.shares_memory(view, ds.PixelData)
