@@ -1,4 +1,4 @@
-"""Codec benchmark: pacsnb's RLE Lossless against the installed peers, in one run.
+"""Codec benchmark: pacsnb's RLE Lossless and JPEG Lossless SV1 against the installed peers, in one run.
 
 Frames:
 
@@ -15,6 +15,12 @@ Peers, each used if installed and printed as ``not installed`` otherwise:
   which returns colour-by-plane bytes without interleaving; ``rle.utils.encode_pixel_data``);
 - ``gdcm``: python-gdcm through pydicom's ``"gdcm"`` encoding plug-in (pydicom offers no
   gdcm RLE decoder).
+
+JPEG Lossless SV1 (``jpeg_ct``, the same CT frames, pacsnb's SV1 codestreams) against:
+
+- ``pylibjpeg-libjpeg``: ``libjpeg.decode`` called directly (decode only);
+- ``gdcm``: decoding through pydicom's ``"gdcm"`` decoding plug-in, encoding with
+  ``gdcm.ImageChangeTransferSyntax`` to JPEG Lossless Process 14 SV1.
 
 Figures are MB/s of decoded (native) pixel data, 1 MB = 10^6 bytes, for decoding (from
 pacsnb's codestreams, the same bytes for every decoder) and encoding. Before timing, every
@@ -140,6 +146,70 @@ def gdcm_via_pydicom(p: FrameParams):
 IMPLEMENTATIONS = {OURS: ours, "pylibjpeg-rle": pylibjpeg_rle, "pydicom": pydicom_own, "gdcm": gdcm_via_pydicom}
 
 
+# -- JPEG lossless (SV1) --------------------------------------------------------------------------
+JPEG_SV1 = "1.2.840.10008.1.2.4.70"
+JPEG_PEERS = ("pylibjpeg-libjpeg", "gdcm")
+
+
+def ours_jpeg(p: FrameParams) -> tuple[Callable, Callable]:
+    codec = get_codec(JPEG_SV1)
+    return (lambda data: codec.decode_frame(data, p)), (lambda arr: codec.encode_frame(arr, p))
+
+
+def libjpeg_peer(p: FrameParams):
+    """pylibjpeg-libjpeg (Thomas Richter's libjpeg), called directly: decode only."""
+    try:
+        from libjpeg import decode
+    except ImportError:
+        return None
+    return (lambda data: decode(data)), None
+
+
+def gdcm_jpeg(p: FrameParams):
+    """gdcm: decoding through pydicom's ``"gdcm"`` plug-in, encoding with
+    ``gdcm.ImageChangeTransferSyntax`` to JPEG Lossless Process 14 SV1."""
+    try:
+        import gdcm
+        from pydicom.encaps import encapsulate
+        from pydicom.pixels.decoders import JPEGLosslessSV1Decoder
+    except ImportError:
+        return None
+    if "gdcm" not in JPEGLosslessSV1Decoder.available_plugins:
+        return None
+    kw = _pydicom_kwargs(p)
+
+    def dec(data):
+        arr, _ = JPEGLosslessSV1Decoder.as_array(encapsulate([data]), decoding_plugin="gdcm", **kw)
+        return arr
+
+    def enc(arr):
+        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
+        image = writer.GetImage()
+        image.SetNumberOfDimensions(2)
+        image.SetDimensions((p.columns, p.rows, 1))
+        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
+        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
+        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
+        image.SetPixelFormat(gdcm.PixelFormat(p.samples, p.bits_allocated, p.bits_allocated, p.bits_allocated - 1,
+                                              p.pixel_representation))
+        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
+        elem.SetByteStringValue(arr.tobytes())
+        image.SetDataElement(elem)
+        conv = gdcm.ImageChangeTransferSyntax()
+        conv.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
+        conv.SetInput(image)
+        if not conv.Change():
+            raise RuntimeError("gdcm could not encode")
+        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
+        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
+        del writer
+        return data
+    return dec, enc
+
+
+JPEG_IMPLEMENTATIONS = {OURS: ours_jpeg, "pylibjpeg-libjpeg": libjpeg_peer, "gdcm": gdcm_jpeg}
+
+
 # -- timing ---------------------------------------------------------------------------------------
 def _pass(fn: Callable, items: list) -> float:
     t0 = time.perf_counter()
@@ -159,12 +229,13 @@ def _same_pixels(got, ref: np.ndarray, p: FrameParams) -> bool:
     return got.shape == ref.shape and np.array_equal(got.astype(ref.dtype), ref)
 
 
-def bench_set(name: str, label: str, frames: list[np.ndarray], repeats: int, budget: float) -> dict:
+def bench_set(name: str, label: str, frames: list[np.ndarray], repeats: int, budget: float,
+              makers: dict | None = None, peer_names: tuple[str, ...] = PEERS, what: str = "RLE") -> dict:
     first = frames[0]
     p = FrameParams(rows=first.shape[0], columns=first.shape[1], samples=first.shape[2] if first.ndim == 3 else 1,
                     bits_allocated=first.dtype.itemsize * 8)
     nbytes = sum(f.nbytes for f in frames)
-    impls = {k: make(p) for k, make in IMPLEMENTATIONS.items()}
+    impls = {k: make(p) for k, make in (makers or IMPLEMENTATIONS).items()}
     our_dec, our_enc = impls[OURS]
     t0 = time.perf_counter()
     encoded = [our_enc(f) for f in frames]   # the first call loads (or compiles) the kernels
@@ -184,7 +255,7 @@ def bench_set(name: str, label: str, frames: list[np.ndarray], repeats: int, bud
                 continue
             fn = impl[0] if op == "decode" else impl[1]
             if fn is None:
-                status[k] = f"no RLE {op}r"
+                status[k] = f"no {what} {op}r"
                 continue
             # verify before timing
             with warnings.catch_warnings():
@@ -214,9 +285,9 @@ def bench_set(name: str, label: str, frames: list[np.ndarray], repeats: int, bud
         peers = {k: v for k, v in mbs.items() if k != OURS}
         fastest = max(peers, key=peers.get) if peers else None
         print(f"  {op}")
-        for k in (OURS,) + PEERS:
+        for k in (OURS,) + peer_names:
             shown = f"{mbs[k]:8.0f} MB/s" if k in mbs else f"    {status.get(k, 'n/a')}"
-            print(f"    {k:<15}{shown}")
+            print(f"    {k:<18}{shown}")
         entry: dict = {"mb_per_s": mbs, "status": status, "fastest_peer": fastest}
         if fastest is not None and OURS in mbs:
             entry["ratio"] = mbs[OURS] / mbs[fastest]
@@ -249,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         "rgb": bench_set("rgb", f"{rgb_shape[0]}x{rgb_shape[1]} 8-bit RGB", rgb_frames(n, *rgb_shape),
                          args.repeats, args.budget),
     }
+    print(f"\n== JPEG Lossless SV1 ({JPEG_SV1})")
+    figures["jpeg_ct"] = bench_set("jpeg_ct", f"JPEG lossless SV1, {ct_size}x{ct_size} 16-bit CT",
+                                   ct_frames(n, ct_size), args.repeats, args.budget, JPEG_IMPLEMENTATIONS,
+                                   JPEG_PEERS, "JPEG lossless")
     print("\nverified: every timed decoder and encoder gave the original pixels")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

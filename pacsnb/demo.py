@@ -91,8 +91,7 @@ def dump(ds: Dataset) -> str:
     """
     lines = ["# Dicom-File-Format", "", "# Dicom-Meta-Information-Header"]
     if ds.file_meta is not None and len(ds.file_meta):
-        ts = ds.file_meta.get("TransferSyntaxUID")
-        lines.append(f"# Used TransferSyntax: {getattr(ts, 'name', '') or 'Little Endian Explicit'}")
+        lines.append("# Used TransferSyntax: Explicit VR Little Endian")  # group 0002 always is
         lines.append(str(ds.file_meta))
     lines += ["", "# Dicom-Data-Set"]
     if ds.transfer_syntax is not None:

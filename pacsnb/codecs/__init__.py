@@ -27,6 +27,9 @@ array([[0, 0, 0, 0],
 from pacsnb.codecs.rle import RLE_LOSSLESS, FrameParams
 from pacsnb.codecs.registry import (Codec, can_decode, can_encode, get_codec, missing_codec_hint,
                                     register_codec, registered_codecs)
+from pacsnb.codecs import jpeg_lossless as _jl
+for _uid, _enc in ((_jl.JPEG_LOSSLESS_P14, _jl.encode_frame), (_jl.JPEG_LOSSLESS_SV1, _jl.encode_frame_sv1)):
+    register_codec(Codec(_uid, decoder=_jl.decode_frame, encoder=_enc, source="pacsnb.codecs.jpeg_lossless (numba)"))
 
 __all__ = ["Codec", "FrameParams", "get_codec", "can_decode", "can_encode", "register_codec",
            "registered_codecs", "missing_codec_hint", "RLE_LOSSLESS"]

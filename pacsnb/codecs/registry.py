@@ -17,6 +17,8 @@ plug-in package can do it, which extra to install.
 Transfer syntax        UID                     decode    encode
 =====================  ======================  ========  ========
 RLE Lossless           1.2.840.10008.1.2.5     numba     numba
+JPEG Lossless P14      1.2.840.10008.1.2.4.57  numba     numba
+JPEG Lossless SV1      1.2.840.10008.1.2.4.70  numba     numba
 =====================  ======================  ========  ========
 
 Examples
@@ -171,7 +173,7 @@ def registered_codecs() -> dict[str, Codec]:
     Examples
     --------
     >>> sorted(registered_codecs())
-    ['1.2.840.10008.1.2.5']
+    ['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.5']
     """
     with _lock:
         return dict(_codecs)

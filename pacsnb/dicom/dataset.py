@@ -82,7 +82,7 @@ class DataElement:
         self.tag = Tag(tag) if type(tag) is not Tag else tag
         if VR not in ALL_VRS:
             raise DicomValueError(f"{VR!r} is not a DICOM VR (PS3.5 6.2): use one of {', '.join(sorted(ALL_VRS))}")
-        self.VR = VR
+        self.VR = str(VR)  # a plain str, also when given as pacsnb.dicom.VR.PN
         self._raw = raw
         self._little = little
         self._cs = charsets

@@ -576,9 +576,12 @@ def read_bytes(data: bytes, *, transfer_syntax: str | None = None, **kwargs: Any
     'DOE'
     """
     arr = np.frombuffer(data, np.uint8)
+    kwargs.pop("force", None)  # bytes are always read as force=True would
     if transfer_syntax is None:
         return _read_array(data, arr, None, force=True, **kwargs)
-    return _read_dataset(data, arr, None, 0, len(arr), str(transfer_syntax), **kwargs)
+    ds = _read_dataset(data, arr, None, 0, len(arr), str(transfer_syntax), **kwargs)
+    ds.__dict__["file_meta"] = Dataset()  # as read() gives for data without meta
+    return ds
 
 
 def _read_array(buf, arr: np.ndarray, path: str | None, *, stop_before_pixels: bool = False,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import math
 import re
 from typing import Any
 
@@ -176,6 +177,8 @@ def format_ds(x: float, decimals: int = 6) -> str:
     >>> format_ds(-22.050000000001), format_ds(40), format_ds(1 / 3)
     ('-22.05', '40', '0.333333')
     """
+    if not math.isfinite(float(x)):
+        raise PacsnbError(f"a DS value must be a finite number, not {x!r}")
     for d in range(decimals, -1, -1):
         s = f"{float(x):.{d}f}"
         if "." in s:

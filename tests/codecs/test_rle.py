@@ -716,7 +716,7 @@ def test_registry():
     assert can_decode(RLE) and can_encode(RLE)
     assert can_decode(RLE + "\x00")  # as padded in a UI value
     assert codecs.RLE_LOSSLESS == RLE and get_codec(RLE) is CODEC
-    assert sorted(codecs.registered_codecs()) == [RLE]
+    assert RLE in codecs.registered_codecs()
     for ts, match in [("1.2.840.10008.1.2.4.90", r"JPEG 2000 .*\(1\.2\.840\.10008\.1\.2\.4\.90\): no codec "
                                                  r".*pacsnb\[jpeg2000\], using imagecodecs"),
                       ("1.2.840.10008.1.2.4.201", r"planned as the optional extra pacsnb\[jpeg2000\]"),
