@@ -3,7 +3,14 @@
 This package is sans-IO at its core: :mod:`pacsnb.net.pdu` encodes and decodes PDUs,
 :mod:`pacsnb.net.statemachine` is the PS3.8 state machine that turns bytes and primitives
 into bytes to send and events for the user, and :mod:`pacsnb.net.negotiation` builds and
-answers presentation context proposals. None of them touches a socket.
+answers presentation context proposals, :mod:`pacsnb.net.dimse` encodes, fragments and
+reassembles DIMSE messages. None of them touches a socket.
+
+On top, a thin asyncio layer (:mod:`pacsnb.net.transport`) runs every association on
+pacsnb's own service loop (:mod:`pacsnb.net.loop`): :func:`connect` gives an SCU
+:class:`Association` (``echo()``, ``store()``), :class:`Server` serves C-ECHO, C-STORE,
+C-FIND and the N-services with handlers, and :mod:`pacsnb.net.sync` is the synchronous
+facade for scripts.
 
 Examples
 --------
@@ -16,6 +23,7 @@ Examples
 >>> [(c.context_id, c.result.name, c.transfer_syntax) for c in answer.contexts]
 [(1, 'TRANSFER_SYNTAXES_NOT_SUPPORTED', None)]
 """
+from pacsnb.errors import AssociationAborted, AssociationRejected, DimseError, NetworkError
 from pacsnb.net._errors import LocalProtocolError, PDUError
 from pacsnb.net.items import (DICOM_APPLICATION_CONTEXT, AsyncOperationsWindow, ContextResult,
                               ItemType, PresentationContextAC, PresentationContextRQ, RoleSelection,
@@ -36,10 +44,17 @@ from pacsnb.net.statemachine import (ACTIONS, TRANSITIONS, AbortIndication, Asso
 from pacsnb.net.negotiation import (AcceptancePolicy, Negotiated, NegotiatedContext,
                                     build_request, find_context, negotiate, negotiated_contexts,
                                     propose)
+from pacsnb.net.dimse import (CommandField, Message, MessageAssembler, Priority, Status,
+                              StatusCategory, decode_command, message_to_pdus, status_category)
+from pacsnb.net.scu import Association, connect
+from pacsnb.net.scp import AssociationInfo, Server, ServiceRequest
 
 __all__ = [
+    # SCU and SCP (on pacsnb's service loop)
+    "connect", "Association", "Server", "ServiceRequest", "AssociationInfo",
     # errors
-    "PDUError", "LocalProtocolError",
+    "NetworkError", "AssociationRejected", "AssociationAborted", "DimseError", "PDUError",
+    "LocalProtocolError",
     # items
     "DICOM_APPLICATION_CONTEXT", "ItemType", "ContextResult", "UserIdentityType",
     "PresentationContextRQ", "PresentationContextAC", "AsyncOperationsWindow", "RoleSelection",
@@ -58,4 +73,7 @@ __all__ = [
     # negotiation
     "propose", "build_request", "AcceptancePolicy", "negotiate", "Negotiated",
     "NegotiatedContext", "negotiated_contexts", "find_context",
+    # DIMSE
+    "CommandField", "Priority", "Status", "StatusCategory", "status_category", "decode_command",
+    "Message", "MessageAssembler", "message_to_pdus",
 ]

@@ -1,0 +1,750 @@
+"""The SCP side: :class:`Server`, a registry of handlers per DIMSE service.
+
+A server runs on pacsnb's service loop (:mod:`pacsnb.net.loop`): ``await server.start()``
+in a notebook cell returns at once and the server keeps answering while other cells run,
+heavy synchronous ones included. Each association gets its own task; messages of one
+association are handled one after the other, associations concurrently.
+
+Handlers
+--------
+``handlers`` maps a DIMSE service name to a function taking a :class:`ServiceRequest`.
+Plain functions run in a worker thread (so they may block: write files, query a
+database); ``async def`` functions run on the service loop (and must not block).
+
+=================  ==========================================================================
+service            the handler returns
+=================  ==========================================================================
+``"C-ECHO"``       ``None`` or a status (``0`` success)
+``"C-STORE"``      ``None`` or a status; ``request.save(path)`` writes the Part 10 file
+                   (the data set as received, streamed: compressed data passes through),
+                   ``request.dataset`` decodes it
+``"C-FIND"``       an iterable (or async iterable) of identifiers: data sets, or
+                   ``(status, data set)`` pairs; each is a pending response, then success.
+                   A C-CANCEL from the peer stops the iteration (status cancel, FE00)
+``"N-..."``        ``None``, a status, a data set, or ``(status, data set or None)``
+                   (N-EVENT-REPORT, N-GET, N-SET, N-ACTION, N-CREATE, N-DELETE; say which
+                   SOP classes with ``sop_classes``)
+=================  ==========================================================================
+
+Any handler may instead return a ready response command (``request.command.response(...)``,
+for a status with an error comment, say). An exception in a handler is logged and
+answered with a failure status (C000 for C-STORE and C-FIND, 0110 otherwise) whose error
+comment names the exception.
+
+Examples
+--------
+>>> import asyncio, pacsnb
+>>> import pacsnb.net as net
+>>> from pacsnb.samples import make_ct_series
+>>> received = []
+>>> def on_store(request):
+...     received.append((request.sop_instance_uid, request.dataset.Modality))
+...     return 0
+>>> async def demo():
+...     server = net.Server({"C-ECHO": lambda r: 0, "C-STORE": on_store}, port=0, ae_title="STORESCP")
+...     await server.start()
+...     try:
+...         async with net.connect("127.0.0.1", server.port, called_ae="STORESCP") as assoc:
+...             statuses = await assoc.store(make_ct_series(n_slices=3, rows=16, columns=16), progress=False)
+...     finally:
+...         await server.stop()
+...     return statuses, server.statistics["C-STORE"], server.statistics["associations_released"]
+>>> asyncio.run(demo())
+([0, 0, 0], 3, 1)
+>>> len(received), received[0][1]
+(3, 'CT')
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import os
+import shutil
+import struct
+import tempfile
+import threading
+from collections.abc import AsyncIterable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from pacsnb.dicom import Dataset
+from pacsnb.dicom import uid as _uid
+from pacsnb.errors import NetworkError
+from pacsnb.io import encode_dataset, read_bytes
+from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, Command, CStoreRQ, Message, Response,
+                              Status, status_category)
+from pacsnb.net.items import UserIdentityRQ
+from pacsnb.net.loop import bridge
+from pacsnb.net.negotiation import AcceptancePolicy, NegotiatedContext, negotiate
+from pacsnb.net.pdu import (DEFAULT_MAXIMUM_LENGTH, AssociateRJ, RejectReason, RejectResult,
+                            RejectSource)
+from pacsnb.net.statemachine import AssociateIndication, ReleaseIndication, StateMachine
+from pacsnb.net.transport import Connection
+
+__all__ = ["Server", "ServiceRequest", "AssociationInfo", "SERVICES", "storage_sop_classes",
+           "file_meta_bytes"]
+
+log = logging.getLogger(__name__)
+
+#: The DIMSE services a :class:`Server` has handlers for.
+SERVICES = ("C-ECHO", "C-STORE", "C-FIND", "N-EVENT-REPORT", "N-GET", "N-SET", "N-ACTION",
+            "N-CREATE", "N-DELETE")
+_NATIVE = (_uid.ExplicitVRLittleEndian, _uid.ImplicitVRLittleEndian,
+           _uid.DeflatedExplicitVRLittleEndian, _uid.ExplicitVRBigEndian)
+
+
+def storage_sop_classes() -> tuple[str, ...]:
+    """Every storage SOP class of the UID registry (the abstract syntaxes of C-STORE).
+
+    Examples
+    --------
+    >>> from pacsnb.net.scp import storage_sop_classes
+    >>> "1.2.840.10008.5.1.4.1.1.2" in storage_sop_classes(), len(storage_sop_classes()) > 150
+    (True, True)
+    """
+    return tuple(u for u in _uid.all_uids("SOP Class")
+                 if u.keyword.endswith("Storage") and u.keyword != "MediaStorageDirectoryStorage")
+
+
+def _find_sop_classes() -> tuple[str, ...]:
+    return tuple(u for u in _uid.all_uids("SOP Class") if u.keyword.endswith("Find"))
+
+
+def _all_transfer_syntaxes() -> tuple[str, ...]:
+    ours = list(_NATIVE)
+    return tuple(ours + [str(u) for u in _uid.all_uids("Transfer Syntax") if u not in ours])
+
+
+# --- Part 10 File Meta Information --------------------------------------------------------------
+
+def _meta_element(elem: int, vr: str, value: bytes) -> bytes:
+    if vr == "OB":
+        return struct.pack("<HH2s2xI", 2, elem, b"OB", len(value)) + value
+    return struct.pack("<HH2sH", 2, elem, vr.encode(), len(value)) + value
+
+
+def _padded(text: str, pad: bytes) -> bytes:
+    raw = text.encode("ascii")
+    return raw + pad if len(raw) & 1 else raw
+
+
+def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, *,
+                    source_ae_title: str | None = None) -> bytes:
+    """Preamble, ``DICM`` and File Meta Information of a Part 10 file (PS3.10 7.1).
+
+    What follows it is the data set, in ``transfer_syntax``, as received.
+
+    Examples
+    --------
+    >>> import pacsnb
+    >>> from pacsnb.net.scp import file_meta_bytes
+    >>> raw = file_meta_bytes("1.2.3", "4.5.6", "1.2.840.10008.1.2") + bytes.fromhex("10001000040000004a4f4520")
+    >>> ds = pacsnb.read(raw)
+    >>> ds.PatientName, ds.file_meta.MediaStorageSOPInstanceUID, ds.file_meta.TransferSyntaxUID
+    ('JOE', '4.5.6', '1.2.840.10008.1.2')
+    """
+    parts = [_meta_element(0x0001, "OB", b"\x00\x01"),
+             _meta_element(0x0002, "UI", _padded(sop_class_uid, b"\x00")),
+             _meta_element(0x0003, "UI", _padded(sop_instance_uid, b"\x00")),
+             _meta_element(0x0010, "UI", _padded(transfer_syntax, b"\x00")),
+             _meta_element(0x0012, "UI", _padded(_uid.PACSNB_IMPLEMENTATION_CLASS_UID, b"\x00")),
+             _meta_element(0x0013, "SH", _padded(_uid.PACSNB_IMPLEMENTATION_VERSION_NAME, b" "))]
+    if source_ae_title:
+        parts.append(_meta_element(0x0016, "AE", _padded(source_ae_title, b" ")))
+    body = b"".join(parts)
+    return bytes(128) + b"DICM" + struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(body)) + body
+
+
+# --- what handlers get --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AssociationInfo:
+    """The association a request came on (``request.association`` in a handler).
+
+    Examples
+    --------
+    >>> from pacsnb.net.scp import AssociationInfo
+    >>> AssociationInfo(1, "CT1", "PACSNB", ("127.0.0.1", 40000), (), 16384).calling_ae_title
+    'CT1'
+    """
+
+    id: int
+    calling_ae_title: str
+    called_ae_title: str
+    address: tuple[str, int] | None
+    contexts: tuple[NegotiatedContext, ...]
+    peer_max_length: int
+    implementation_class_uid: str | None = None
+    implementation_version_name: str | None = None
+    identity: UserIdentityRQ | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """A request received by a :class:`Server`, as its handler sees it.
+
+    Attributes
+    ----------
+    command
+        The request's command set (:class:`~pacsnb.net.dimse.CStoreRQ`, ...).
+    context
+        The presentation context it came on (abstract syntax, transfer syntax).
+    association
+        Who sent it (:class:`AssociationInfo`).
+    data
+        The data set as received: bytes, a file object (a large C-STORE is spooled to a
+        temporary file, deleted once the handler returns), or ``None``.
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> from pacsnb.io import encode_dataset
+    >>> from pacsnb.net import NegotiatedContext
+    >>> from pacsnb.net.dimse import CStoreRQ
+    >>> from pacsnb.net.scp import AssociationInfo, ServiceRequest
+    >>> ds = Dataset(); ds.PatientID = "P1"
+    >>> request = ServiceRequest(
+    ...     CStoreRQ(message_id=1, affected_sop_class_uid="1.2.840.10008.5.1.4.1.1.7",
+    ...              affected_sop_instance_uid="1.2.3"),
+    ...     NegotiatedContext(1, "1.2.840.10008.5.1.4.1.1.7", 0, "1.2.840.10008.1.2.1", True, False),
+    ...     AssociationInfo(1, "CT1", "PACSNB", None, (), 0), encode_dataset(ds))
+    >>> request.service, request.sop_instance_uid, request.dataset.PatientID
+    ('C-STORE', '1.2.3', 'P1')
+    >>> import pacsnb
+    >>> pacsnb.read(request.save("/tmp/pacsnb-doc-servicerequest.dcm")).file_meta.SourceApplicationEntityTitle
+    'CT1'
+    """
+
+    command: Command
+    context: NegotiatedContext
+    association: AssociationInfo
+    data: Any = None
+    _cancelled: set = field(default_factory=set, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def service(self) -> str:
+        """The DIMSE service, e.g. ``'C-STORE'``."""
+        return self.command.service
+
+    @property
+    def message_id(self) -> int:
+        """The request's Message ID."""
+        return self.command.message_id
+
+    @property
+    def transfer_syntax(self) -> str:
+        """The transfer syntax of the data set (the presentation context's)."""
+        return self.context.transfer_syntax or _uid.ImplicitVRLittleEndian
+
+    @property
+    def sop_class_uid(self) -> str | None:
+        """Affected (or Requested) SOP Class UID."""
+        return getattr(self.command, "affected_sop_class_uid", None) or \
+            getattr(self.command, "requested_sop_class_uid", None)
+
+    @property
+    def sop_instance_uid(self) -> str | None:
+        """Affected (or Requested) SOP Instance UID."""
+        return getattr(self.command, "affected_sop_instance_uid", None) or \
+            getattr(self.command, "requested_sop_instance_uid", None)
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Whether the peer sent a C-CANCEL for this request."""
+        return self.message_id in self._cancelled
+
+    def data_bytes(self) -> bytes:
+        """The data set's bytes (read from the spool file if there is one)."""
+        if self.data is None:
+            return b""
+        if isinstance(self.data, (bytes, bytearray, memoryview)):
+            return bytes(self.data)
+        self.data.seek(0)
+        return self.data.read()
+
+    @property
+    def dataset(self) -> Dataset | None:
+        """The data set, decoded on first use (``None`` if the request has none)."""
+        if self.data is None:
+            return None
+        ds = self._cache.get("dataset")
+        if ds is None:
+            ds = self._cache["dataset"] = read_bytes(self.data_bytes(), transfer_syntax=self.transfer_syntax)
+        return ds
+
+    def save(self, path: str | os.PathLike, *, fsync: bool = True) -> Path:
+        """Write the received SOP instance as a Part 10 file, atomically.
+
+        The data set is copied as received (no decoding, whatever its transfer syntax)
+        after a File Meta Information made from the command (SOP class and instance UIDs),
+        the transfer syntax and the calling AE title. The file is written under a
+        temporary name, synced and renamed, so a crash never leaves half a file.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
+        if not isinstance(self.command, CStoreRQ):
+            raise NetworkError(f"save() is for C-STORE requests, not {self.command.name}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = file_meta_bytes(self.command.affected_sop_class_uid, self.command.affected_sop_instance_uid,
+                               self.transfer_syntax, source_ae_title=self.association.calling_ae_title)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(meta)
+                if isinstance(self.data, (bytes, bytearray, memoryview)):
+                    f.write(self.data)
+                else:
+                    self.data.seek(0)
+                    shutil.copyfileobj(self.data, f, 1 << 20)
+                if fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return path
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+_FAILURE = {"C-STORE": Status.CANNOT_UNDERSTAND, "C-FIND": Status.CANNOT_UNDERSTAND}
+
+
+def _comment(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}".encode("ascii", "replace").decode()
+    return text[:64].rstrip()
+
+
+class Server:
+    """A DICOM server (SCP) running on pacsnb's service loop.
+
+    Parameters
+    ----------
+    handlers
+        ``{service: handler}`` for the services of :data:`SERVICES` (see the module
+        description for what each handler returns).
+    port
+        The TCP port; ``0`` picks a free one (read :attr:`port` after :meth:`start`).
+    host
+        The address to listen on: ``"127.0.0.1"`` (this machine only) by default,
+        ``"0.0.0.0"`` to serve the network.
+    ae_title
+        Our AE title.
+    require_called_ae
+        Reject associations whose called AE title is not ``ae_title`` (reason 7).
+    calling_ae_titles
+        The calling AE titles allowed (reason 3 for others); ``None`` allows any.
+    max_associations
+        Associations served at once; more are rejected (transient, local limit exceeded).
+    maximum_length
+        The largest P-DATA-TF PDU we accept (the Maximum Length we answer). What we send
+        honours the peer's.
+    artim_timeout
+        Seconds allowed for the association request after connecting, and for the peer
+        to close after a release or an abort (PS3.8 ARTIM timer).
+    network_timeout
+        Seconds of silence from a peer (while we wait for it) before its association is
+        aborted; ``None`` waits forever.
+    sop_classes
+        ``{service: SOP class UIDs}`` overriding the abstract syntaxes accepted for a
+        service. By default: Verification for C-ECHO, every storage SOP class for C-STORE
+        (in every transfer syntax: data sets are kept as received), the query SOP classes
+        for C-FIND. N-services have no default.
+    tls
+        An :class:`ssl.SSLContext` (server side) for DICOM over TLS.
+    identity
+        ``f(UserIdentityRQ) -> bool, bytes or None`` to check user identity negotiation
+        (``False`` rejects); ``None`` ignores it.
+    spool_threshold
+        C-STORE data sets larger than this many bytes are spooled to a temporary file
+        (in ``spool_dir``) as they arrive instead of being held in memory.
+    spool_dir
+        Where spool files go (default: the system's temporary folder).
+
+    Attributes
+    ----------
+    port
+        The port actually listened on (after :meth:`start`).
+    policy
+        The :class:`~pacsnb.net.AcceptancePolicy` answering association requests.
+
+    Examples
+    --------
+    In a notebook, ``await server.start()`` returns at once and the server keeps serving
+    while other cells run:
+
+    >>> import asyncio, pacsnb.net as net
+    >>> server = net.Server({"C-ECHO": lambda request: 0}, port=0, ae_title="PACSNB",
+    ...                     calling_ae_titles=["CT1", "WORKSTATION"])
+    >>> async def cell():
+    ...     await server.start()
+    ...     async with net.connect("127.0.0.1", server.port, ae_title="CT1", called_ae="PACSNB") as a:
+    ...         status = await a.echo()
+    ...     await server.stop()
+    ...     return status
+    >>> asyncio.run(cell()), server.statistics["associations_accepted"], server.is_serving
+    (0, 1, False)
+    """
+
+    def __init__(self, handlers: Mapping[str, Callable[[ServiceRequest], Any]], *, port: int = 11112,
+                 host: str = "127.0.0.1", ae_title: str = "PACSNB", require_called_ae: bool = True,
+                 calling_ae_titles: Iterable[str] | None = None, max_associations: int = 32,
+                 maximum_length: int = DEFAULT_MAXIMUM_LENGTH, artim_timeout: float = 30.0,
+                 network_timeout: float | None = 60.0,
+                 sop_classes: Mapping[str, Iterable[str]] | None = None, tls: Any = None,
+                 identity: Callable[[UserIdentityRQ], Any] | None = None,
+                 spool_threshold: int = 8 << 20, spool_dir: str | os.PathLike | None = None) -> None:
+        unknown = sorted(set(handlers) - set(SERVICES))
+        if unknown:
+            raise NetworkError(f"no SCP support for {', '.join(unknown)}; handlers can be given for "
+                               f"{', '.join(SERVICES)}")
+        self.handlers = dict(handlers)
+        self.host = host
+        self.port = port
+        self.ae_title = ae_title
+        self.max_associations = max_associations
+        self.artim_timeout = artim_timeout
+        self.network_timeout = network_timeout
+        self.tls = tls
+        self.spool_threshold = spool_threshold
+        self.spool_dir = os.fspath(spool_dir) if spool_dir is not None else None
+        supported: dict[str, tuple[str, ...] | None] = {}
+        overrides = {k: tuple(v) for k, v in (sop_classes or {}).items()}
+        for service in self.handlers:
+            if service in overrides:
+                classes = overrides[service]
+            elif service == "C-ECHO":
+                classes = (VERIFICATION_SOP_CLASS,)
+            elif service == "C-STORE":
+                classes = storage_sop_classes()
+            elif service == "C-FIND":
+                classes = _find_sop_classes()
+            else:
+                raise NetworkError(f"say which SOP classes the {service} handler serves: "
+                                   f"Server(..., sop_classes={{{service!r}: [...]}})")
+            syntaxes = _all_transfer_syntaxes() if service == "C-STORE" else _NATIVE
+            for sop in classes:
+                supported[str(sop)] = syntaxes
+        #: The negotiation policy (built from the arguments; replace it to fine-tune).
+        self.policy = AcceptancePolicy(
+            ae_title=ae_title if require_called_ae else None,
+            calling_ae_titles=frozenset(calling_ae_titles) if calling_ae_titles is not None else None,
+            abstract_syntaxes=supported, transfer_syntaxes=_NATIVE, prefer_proposed_order=True,
+            maximum_length=maximum_length, user_identity=identity)
+        self._stats: dict[str, int] = {
+            "connections": 0, "associations_active": 0, "associations_accepted": 0,
+            "associations_rejected": 0, "associations_released": 0, "associations_aborted": 0,
+            "messages_received": 0, "responses_sent": 0, "failures": 0,
+            "bytes_received": 0, "bytes_sent": 0, **{s: 0 for s in SERVICES}}
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[Connection] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._stopping = False
+        self._next_id = 0
+
+    def __repr__(self) -> str:
+        state = f"listening on {self.host}:{self.port}" if self.is_serving else "stopped"
+        return (f"<Server {self.ae_title} {state}, {self._stats['associations_active']} associations, "
+                f"services {', '.join(self.handlers)}>")
+
+    @property
+    def is_serving(self) -> bool:
+        """Whether the server listens."""
+        return self._server is not None
+
+    @property
+    def statistics(self) -> dict[str, int]:
+        """Live counters: associations (active, accepted, rejected, released, aborted),
+        messages received per service, responses sent, failures, bytes in and out."""
+        return dict(self._stats)
+
+    # --- start and stop -----------------------------------------------------------------------
+
+    async def start(self) -> "Server":
+        """Start listening (on the service loop); returns at once.
+
+        Raises
+        ------
+        NetworkError
+            The port cannot be bound.
+        """
+        return await bridge(self._start())
+
+    async def _start(self) -> "Server":
+        if self._server is not None:
+            return self
+        loop = asyncio.get_running_loop()
+        self._stopping = False
+        try:
+            self._server = await loop.create_server(self._factory, self.host, self.port, ssl=self.tls,
+                                                    reuse_address=True, backlog=128)
+        except OSError as err:
+            raise NetworkError(f"cannot listen on {self.host}:{self.port}: {err}") from None
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("%s listening on %s:%d", self.ae_title, self.host, self.port)
+        return self
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop: refuse new connections, finish the messages in progress, end every association.
+
+        Idle associations are aborted at once; one receiving or handling a message is
+        aborted after its response is sent. After ``timeout`` seconds whatever is left is
+        cut off.
+        """
+        await bridge(self._stop(timeout))
+
+    async def _stop(self, timeout: float) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping = True
+        server.close()
+        for conn in list(self._connections):
+            if not conn.busy and not conn.assembler.in_progress:
+                conn.abort()
+        tasks = [t for t in self._tasks if not t.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        for conn in list(self._connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        try:
+            await asyncio.wait_for(server.wait_closed(), 1.0)
+        except asyncio.TimeoutError:  # pragma: no cover
+            pass
+        log.info("%s stopped", self.ae_title)
+
+    async def __aenter__(self) -> "Server":
+        return await self.start()
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        await self.stop()
+
+    # --- associations -------------------------------------------------------------------------
+
+    def _factory(self) -> Connection:
+        self._stats["connections"] += 1
+        return Connection(StateMachine(artim_timeout=self.artim_timeout), sink=self._sink,
+                          on_open=self._serve, idle_timeout=self.network_timeout, statistics=self._stats)
+
+    def _sink(self, context_id: int, command: Command):
+        if isinstance(command, CStoreRQ):
+            return tempfile.SpooledTemporaryFile(max_size=self.spool_threshold, dir=self.spool_dir)
+        return None
+
+    async def _serve(self, conn: Connection) -> None:
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        self._connections.add(conn)
+        try:
+            ev = await conn.next_event()
+            if not isinstance(ev, AssociateIndication):
+                return
+            rq = ev.request
+            if self._stopping or self._stats["associations_active"] >= self.max_associations:
+                log.warning("%s: association from %s rejected: %s", self.ae_title, rq.calling_ae_title,
+                            "stopping" if self._stopping else f"{self.max_associations} already active")
+                self._stats["associations_rejected"] += 1
+                conn.send_associate_reject(AssociateRJ(RejectResult.TRANSIENT,
+                                                       RejectSource.SERVICE_PROVIDER_PRESENTATION,
+                                                       RejectReason.LOCAL_LIMIT_EXCEEDED))
+                return
+            outcome = negotiate(rq, self.policy)
+            if not outcome.accepted:
+                log.info("%s: association from %s (%s) rejected: %s", self.ae_title, rq.calling_ae_title,
+                         conn.peer, outcome.response)
+                self._stats["associations_rejected"] += 1
+                conn.send_associate_reject(outcome.response)
+                return
+            self._next_id += 1
+            ui = rq.user_information
+            info = AssociationInfo(self._next_id, rq.calling_ae_title, rq.called_ae_title, conn.peer,
+                                   outcome.contexts, conn.machine.peer_max_length,
+                                   ui.implementation_class_uid, ui.implementation_version_name,
+                                   ui.user_identity)
+            contexts = {c.context_id: c for c in outcome.contexts if c.accepted}
+            self._stats["associations_accepted"] += 1
+            self._stats["associations_active"] += 1
+            try:
+                conn.send_associate_accept(outcome.response)
+                await self._messages(conn, info, contexts)
+            finally:
+                self._stats["associations_active"] -= 1
+        except asyncio.CancelledError:
+            conn.abort()
+            raise
+        except Exception:
+            log.exception("%s: association with %s failed", self.ae_title, conn.peer)
+            self._stats["associations_aborted"] += 1
+            conn.abort()
+        finally:
+            try:
+                await conn.wait_closed(self.artim_timeout)
+            finally:
+                self._tasks.discard(task)
+                self._connections.discard(conn)
+
+    async def _messages(self, conn: Connection, info: AssociationInfo,
+                        contexts: dict[int, NegotiatedContext]) -> None:
+        while True:
+            if self._stopping:
+                conn.abort()
+                self._stats["associations_aborted"] += 1
+                return
+            ev = await conn.next_event()
+            if isinstance(ev, Message):
+                conn.busy = True
+                try:
+                    await self._handle(conn, info, contexts, ev)
+                finally:
+                    conn.busy = False
+                    if ev.data is not None and hasattr(ev.data, "close"):
+                        ev.data.close()
+                continue
+            if isinstance(ev, ReleaseIndication):
+                self._stats["associations_released"] += 1
+                conn.send_release_response()
+                return
+            self._stats["associations_aborted"] += 1
+            return
+
+    async def _handle(self, conn: Connection, info: AssociationInfo,
+                      contexts: dict[int, NegotiatedContext], msg: Message) -> None:
+        cmd = msg.command
+        self._stats["messages_received"] += 1
+        ctx = contexts.get(msg.context_id)
+        if ctx is None:
+            log.warning("%s: %s on presentation context %d, which was not accepted; aborting",
+                        self.ae_title, cmd.name, msg.context_id)
+            conn.abort()
+            return
+        if not cmd.is_request:
+            log.warning("%s: unexpected %s from %s ignored", self.ae_title, cmd.name, info.calling_ae_title)
+            return
+        service = cmd.service
+        if service in self._stats:
+            self._stats[service] += 1
+        handler = self.handlers.get(service)
+        if handler is None:
+            await self._respond(conn, ctx, cmd.response(Status.UNRECOGNIZED_OPERATION,
+                                                        error_comment=f"no {service} here"))
+            return
+        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled)
+        if service == "C-FIND":
+            await self._find(conn, ctx, request, handler)
+            return
+        try:
+            result = await _call(handler, request)
+            rsp, data = _single_response(cmd, result, ctx)
+        except Exception as err:
+            log.exception("%s: the %s handler failed", self.ae_title, service)
+            rsp, data = cmd.response(_FAILURE.get(service, Status.PROCESSING_FAILURE),
+                                     error_comment=_comment(err)), None
+        await self._respond(conn, ctx, rsp, data)
+
+    async def _respond(self, conn: Connection, ctx: NegotiatedContext, rsp: Response,
+                       data: bytes | None = None) -> None:
+        if conn.closed or conn.machine.state.value not in (6, 8):
+            return
+        if status_category(rsp.status).value == "failure":
+            self._stats["failures"] += 1
+        self._stats["responses_sent"] += 1
+        await conn.send_message(ctx.context_id, rsp, data)
+
+    async def _find(self, conn: Connection, ctx: NegotiatedContext, request: ServiceRequest,
+                    handler: Callable) -> None:
+        cmd = request.command
+        loop = asyncio.get_running_loop()
+        final: Response
+        try:
+            result = await _call(handler, request)
+            if isinstance(result, AsyncIterable):
+                iterator = result.__aiter__()
+
+                async def step():
+                    return await iterator.__anext__()
+            else:
+                it = iter(result if result is not None else ())
+
+                async def step():
+                    if inspect.isgenerator(it):  # a generator may block: advance it in a worker thread
+                        more, value = await loop.run_in_executor(None, _advance, it)
+                    else:
+                        more, value = _advance(it)
+                    if not more:
+                        raise StopAsyncIteration
+                    return value
+            while True:
+                if request.is_cancelled:
+                    final = cmd.response(Status.CANCEL)
+                    break
+                try:
+                    item = await step()
+                except StopAsyncIteration:
+                    final = cmd.response(Status.SUCCESS)
+                    break
+                status, identifier = (item if isinstance(item, tuple) else (Status.PENDING, item))
+                await self._respond(conn, ctx, cmd.response(status),
+                                    encode_dataset(identifier, request.transfer_syntax))
+                if conn.closed:
+                    return
+        except Exception as err:
+            log.exception("%s: the C-FIND handler failed", self.ae_title)
+            final = cmd.response(Status.CANNOT_UNDERSTAND, error_comment=_comment(err))
+        request._cancelled.discard(request.message_id)
+        await self._respond(conn, ctx, final)
+
+
+def _advance(iterator) -> tuple[bool, Any]:
+    try:
+        return True, next(iterator)
+    except StopIteration:
+        return False, None
+
+
+async def _call(handler: Callable, request: ServiceRequest) -> Any:
+    if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):
+        result = handler(request)
+    else:
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(None, functools.partial(handler, request))
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _single_response(cmd: Command, result: Any, ctx: NegotiatedContext) -> tuple[Response, bytes | None]:
+    if isinstance(result, Response):
+        if result.message_id_being_responded_to != cmd.message_id:
+            result = result.replace(message_id_being_responded_to=cmd.message_id)
+        return result, None
+    data = None
+    status = Status.SUCCESS
+    if isinstance(result, tuple):
+        status, ds = result
+        if ds is not None:
+            data = encode_dataset(ds, ctx.transfer_syntax)
+    elif isinstance(result, Dataset):
+        data = encode_dataset(result, ctx.transfer_syntax)
+    elif result is not None:
+        status = int(result)
+    rsp = cmd.response(status)
+    if rsp.DATA_SET is False:
+        data = None
+    return rsp, data

@@ -1,0 +1,697 @@
+"""The SCU side: :func:`connect` opens an association, :class:`Association` uses it.
+
+Every association runs on pacsnb's service loop (:mod:`pacsnb.net.loop`); the coroutines
+here work from any event loop, a notebook's top-level ``await`` included, and bridge to
+it. On leaving ``async with`` the association is released, or aborted when an exception
+left the block.
+
+Storing files is fast: when a file's transfer syntax is the one accepted for its context,
+its data set is streamed from disk after the File Meta Information, fragment by fragment,
+without being parsed or held in memory; only files that need another (uncompressed)
+transfer syntax are read and re-encoded.
+
+Examples
+--------
+>>> import asyncio
+>>> import pacsnb.net as net
+>>> async def demo():
+...     async with net.Server({"C-ECHO": lambda request: 0}, port=0, ae_title="ECHOSCP") as server:
+...         async with net.connect("127.0.0.1", server.port, called_ae="ECHOSCP") as assoc:
+...             return await assoc.echo()
+>>> asyncio.run(demo())
+0
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+from pacsnb.dicom import Dataset
+from pacsnb.dicom import uid as _uid
+from pacsnb.errors import AssociationAborted, AssociationRejected, NetworkError
+from pacsnb.io import encode_dataset
+from pacsnb.io import read as _read
+from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, CEchoRQ, CStoreRQ, Message, Priority, Response,
+                              Status)
+from pacsnb.net.items import PresentationContextRQ, UserIdentityRQ
+from pacsnb.net.loop import bridge
+from pacsnb.net.negotiation import (CONVERTIBLE_TRANSFER_SYNTAXES, DEFAULT_TRANSFER_SYNTAXES,
+                                    NegotiatedContext, build_request, find_context,
+                                    negotiated_contexts, propose)
+from pacsnb.net.pdu import (DEFAULT_MAXIMUM_LENGTH, AssociateAC, AssociateRJ,
+                            AssociateRQ, RejectReason, RejectResult, RejectSource)
+from pacsnb.net.statemachine import (AbortIndication, AssociateAccepted, AssociateRejected,
+                                     ProviderAbortIndication, ReleaseConfirmation,
+                                     ReleaseIndication, StateMachine)
+from pacsnb.net.transport import (Connection, ConnectionClosed, IdleTimeout, ProtocolError,
+                                  open_connection)
+
+__all__ = ["connect", "Association", "DEFAULT_STORAGE_SOP_CLASSES", "contexts_for",
+           "DEFAULT_AE_TITLE"]
+
+log = logging.getLogger(__name__)
+
+#: The calling AE title pacsnb uses unless told otherwise.
+DEFAULT_AE_TITLE = "PACSNB"
+
+#: Storage SOP classes proposed (with the native transfer syntaxes) when ``connect`` is
+#: given no ``contexts``: the common imaging, SR and RT classes.
+DEFAULT_STORAGE_SOP_CLASSES: tuple[str, ...] = tuple(
+    getattr(_uid, kw) for kw in (
+        "ComputedRadiographyImageStorage", "DigitalXRayImageStorageForPresentation",
+        "DigitalXRayImageStorageForProcessing", "DigitalMammographyXRayImageStorageForPresentation",
+        "DigitalMammographyXRayImageStorageForProcessing", "CTImageStorage", "EnhancedCTImageStorage",
+        "MRImageStorage", "EnhancedMRImageStorage", "UltrasoundImageStorage",
+        "UltrasoundMultiFrameImageStorage", "SecondaryCaptureImageStorage",
+        "MultiFrameGrayscaleByteSecondaryCaptureImageStorage",
+        "MultiFrameGrayscaleWordSecondaryCaptureImageStorage",
+        "MultiFrameTrueColorSecondaryCaptureImageStorage", "XRayAngiographicImageStorage",
+        "XRayRadiofluoroscopicImageStorage", "NuclearMedicineImageStorage",
+        "PositronEmissionTomographyImageStorage", "EnhancedPETImageStorage",
+        "BreastTomosynthesisImageStorage", "VLPhotographicImageStorage", "SegmentationStorage",
+        "ParametricMapStorage", "GrayscaleSoftcopyPresentationStateStorage", "BasicTextSRStorage",
+        "EnhancedSRStorage", "ComprehensiveSRStorage", "KeyObjectSelectionDocumentStorage",
+        "XRayRadiationDoseSRStorage", "EncapsulatedPDFStorage", "RTImageStorage", "RTDoseStorage",
+        "RTStructureSetStorage", "RTPlanStorage", "SpatialRegistrationStorage", "RawDataStorage",
+    ) if hasattr(_uid, kw))
+
+_UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)+$")
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+
+Item = Union[Dataset, str, os.PathLike]
+
+
+# --- what is to be sent -----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _FileInfo:
+    """What the File Meta Information of a Part 10 file says, and where its data set starts."""
+
+    path: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax: str
+    offset: int
+
+
+def _ui(raw: bytes) -> str:
+    return raw.decode("ascii", "replace").rstrip("\x00 ")
+
+
+def _file_info(path: str) -> _FileInfo | None:
+    """Read the File Meta Information only (a few hundred bytes); ``None`` if there is none."""
+    with open(path, "rb") as f:
+        head = f.read(132)
+        if len(head) < 132 or head[128:132] != b"DICM":
+            return None
+        pos, meta = 132, {}
+        while True:
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                return None
+            group, elem, vr = struct.unpack_from("<HH2s", hdr)
+            if group != 2:
+                break
+            if vr in _LONG_VRS:
+                more = f.read(4)
+                if len(more) < 4:
+                    return None
+                length, header = struct.unpack("<I", more)[0], 12
+            else:
+                length, header = struct.unpack_from("<H", hdr, 6)[0], 8
+            if length > 1 << 16:
+                return None
+            meta[elem] = f.read(length)
+            pos += header + length
+    try:
+        return _FileInfo(path, _ui(meta[0x0002]), _ui(meta[0x0003]), _ui(meta[0x0010]), pos)
+    except KeyError:
+        return None
+
+
+def _files_of(item: Any) -> Iterable[Any]:
+    """A folder's files (recursively, sorted), or the item itself."""
+    if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
+        return sorted(str(p) for p in Path(item).rglob("*") if p.is_file())
+    return (item,)
+
+
+def _expand(items: Item | Iterable[Item]) -> tuple[list[Item], bool]:
+    """The items, directories expanded to their files; and whether a single item was given."""
+    if isinstance(items, Dataset):
+        return [items], True
+    if isinstance(items, (str, os.PathLike)):
+        if os.path.isdir(items):
+            return list(_files_of(items)), False
+        return [items], True
+    return [f for item in items for f in _files_of(item)], False
+
+
+def _is_uid(value: Any) -> bool:
+    return isinstance(value, str) and bool(_UID_RE.match(value)) and not os.path.exists(value)
+
+
+def _dataset_syntax(ds: Dataset) -> tuple[str, str | None]:
+    sop_class = ds.get("SOPClassUID")
+    if not sop_class:
+        raise NetworkError("this data set has no SOPClassUID; it cannot be stored")
+    ts = ds.transfer_syntax
+    return str(sop_class), (str(ts) if ts else None)
+
+
+def contexts_for(items: Iterable[Any], *, include_verification: bool = True,
+                 transfer_syntaxes: Sequence[str] = DEFAULT_TRANSFER_SYNTAXES
+                 ) -> tuple[PresentationContextRQ, ...]:
+    """Presentation contexts to propose for what will be sent.
+
+    Parameters
+    ----------
+    items
+        SOP class UIDs, ``(sop_class_uid, transfer_syntax_uid)`` pairs, data sets, files
+        or folders (only the File Meta Information of files is read).
+    include_verification
+        Add the Verification SOP Class (C-ECHO).
+    transfer_syntaxes
+        The native transfer syntaxes added to every context of uncompressed data.
+
+    Examples
+    --------
+    >>> from pacsnb.net.scu import contexts_for
+    >>> [(pc.context_id, pc.abstract_syntax, pc.transfer_syntaxes) for pc in
+    ...  contexts_for([("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.4.70")])]
+    [(1, '1.2.840.10008.1.1', ('1.2.840.10008.1.2.1', '1.2.840.10008.1.2')), (3, '1.2.840.10008.5.1.4.1.1.2', ('1.2.840.10008.1.2.4.70',))]
+    """
+    wanted: list[str | tuple[str, str | None]] = [VERIFICATION_SOP_CLASS] if include_verification else []
+    for item in items:
+        if isinstance(item, tuple):
+            wanted.append(item)
+        elif _is_uid(item):
+            wanted.append(item)
+        elif isinstance(item, Dataset):
+            wanted.append(_dataset_syntax(item))
+        else:
+            paths, _ = _expand([item])
+            for p in paths:
+                info = _file_info(str(p))
+                if info is not None:
+                    wanted.append((info.sop_class_uid, info.transfer_syntax))
+                else:
+                    wanted.append(_dataset_syntax(_read(p, stop_before_pixels=True)))
+    return _propose_exact(wanted, tuple(transfer_syntaxes))
+
+
+def _propose_exact(wanted: list, fallback: tuple[str, ...]) -> tuple[PresentationContextRQ, ...]:
+    """Like :func:`~pacsnb.net.propose`, but a native transfer syntax seen after the first of
+    its SOP class gets a context of its own, so that every file can go as it is (no
+    conversion); falls back to :func:`propose` when that would need more than 128 contexts."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    first_native: dict[str, str | None] = {}
+    for item in wanted:
+        sop, ts = (item, None) if isinstance(item, str) else (str(item[0]), item[1])
+        if ts is None or ts in CONVERTIBLE_TRANSFER_SYNTAXES:
+            first = first_native.setdefault(sop, ts)
+            if first is None and ts is not None:
+                first_native[sop] = first = ts
+            if ts is None or ts == first:
+                groups.setdefault((sop, None), [])
+                if ts is not None and ts not in groups[(sop, None)]:
+                    groups[(sop, None)].append(ts)
+                continue
+        groups.setdefault((sop, ts), [ts])
+    if len(groups) > 128:
+        return propose(wanted, fallback=fallback)
+    out = []
+    for n, ((sop, key), syntaxes) in enumerate(groups.items()):
+        if key is None:
+            syntaxes = list(dict.fromkeys([*syntaxes, *fallback]))
+        out.append(PresentationContextRQ(2 * n + 1, sop, tuple(syntaxes)))
+    return tuple(out)
+
+
+def _default_contexts() -> tuple[PresentationContextRQ, ...]:
+    return propose([VERIFICATION_SOP_CLASS, *DEFAULT_STORAGE_SOP_CLASSES])
+
+
+def _identity(identity: Any) -> UserIdentityRQ | None:
+    if identity is None or isinstance(identity, UserIdentityRQ):
+        return identity
+    if isinstance(identity, str):
+        return UserIdentityRQ.username(identity)
+    if isinstance(identity, tuple) and len(identity) == 2:
+        return UserIdentityRQ.username_and_passcode(str(identity[0]), str(identity[1]))
+    raise NetworkError(f"identity must be a user name, a (user, password) pair or a UserIdentityRQ, "
+                       f"not {identity!r}")
+
+
+_REJECT_TEXT = {
+    (RejectSource.SERVICE_USER, RejectReason.NO_REASON): "no reason given",
+    (RejectSource.SERVICE_USER, RejectReason.APPLICATION_CONTEXT_NOT_SUPPORTED):
+        "application context name not supported",
+    (RejectSource.SERVICE_USER, RejectReason.CALLING_AE_NOT_RECOGNIZED):
+        "calling AE title not recognized: the peer does not accept associations from {calling!r}",
+    (RejectSource.SERVICE_USER, RejectReason.CALLED_AE_NOT_RECOGNIZED):
+        "called AE title not recognized: the peer does not answer to {called!r}; check called_ae",
+    (RejectSource.SERVICE_PROVIDER_ACSE, RejectReason.ACSE_NO_REASON): "no reason given",
+    (RejectSource.SERVICE_PROVIDER_ACSE, RejectReason.PROTOCOL_VERSION_NOT_SUPPORTED):
+        "protocol version not supported",
+    (RejectSource.SERVICE_PROVIDER_PRESENTATION, RejectReason.TEMPORARY_CONGESTION):
+        "temporary congestion: try again later",
+    (RejectSource.SERVICE_PROVIDER_PRESENTATION, RejectReason.LOCAL_LIMIT_EXCEEDED):
+        "local limit exceeded (too many associations): try again later",
+}
+
+
+def _rejection(rj: AssociateRJ, rq: AssociateRQ, where: str) -> AssociationRejected:
+    how = "permanently" if rj.result == RejectResult.PERMANENT else "transiently"
+    try:
+        source = RejectSource(rj.source).name.lower().replace("_", " ")
+    except ValueError:
+        source = f"source {rj.source}"
+    text = _REJECT_TEXT.get((rj.source, rj.reason), f"reason {rj.reason}")
+    text = text.format(called=rq.called_ae_title, calling=rq.calling_ae_title)
+    err = AssociationRejected(f"{where} {how} rejected the association ({source}): {text}")
+    err.result, err.source, err.reason = rj.result, rj.source, rj.reason
+    return err
+
+
+def _aborted(ev: Any, where: str) -> AssociationAborted:
+    if isinstance(ev, AbortIndication):
+        return AssociationAborted(f"{where} aborted the association (A-ABORT)")
+    if isinstance(ev, ProviderAbortIndication):
+        return AssociationAborted(f"association with {where} aborted: {ev.message}")
+    if isinstance(ev, ProtocolError):
+        return AssociationAborted(f"association with {where} aborted: {ev.error}")
+    if isinstance(ev, IdleTimeout):
+        return AssociationAborted(f"association with {where} aborted: nothing received for {ev.timeout} s")
+    if isinstance(ev, ConnectionClosed):
+        return AssociationAborted(f"the connection to {where} was closed")
+    return AssociationAborted(f"association with {where} ended unexpectedly ({type(ev).__name__})")
+
+
+# --- the association --------------------------------------------------------------------------
+
+class Association:
+    """An established association, as requestor (SCU).
+
+    Made by :func:`connect`. Its coroutines run on pacsnb's service loop whatever loop
+    awaits them. Use it in ``async with`` (released at the end, aborted on an exception),
+    or call :meth:`release` yourself.
+
+    Attributes
+    ----------
+    request, response
+        The A-ASSOCIATE-RQ sent and the A-ASSOCIATE-AC received.
+    contexts
+        Every proposed presentation context with its outcome
+        (:class:`~pacsnb.net.NegotiatedContext`).
+
+    Examples
+    --------
+    >>> import asyncio, pacsnb.net as net
+    >>> async def demo():
+    ...     async with net.Server({"C-ECHO": lambda r: 0}, port=0, ae_title="SCP") as server:
+    ...         assoc = await net.connect("127.0.0.1", server.port, called_ae="SCP",
+    ...                                   contexts=["1.2.840.10008.1.1"])
+    ...         try:
+    ...             return await assoc.echo(), [c.transfer_syntax for c in assoc.accepted_contexts]
+    ...         finally:
+    ...             await assoc.release()
+    >>> asyncio.run(demo())
+    (0, ['1.2.840.10008.1.2.1'])
+    """
+
+    def __init__(self, connection: Connection, request: AssociateRQ, response: AssociateAC,
+                 address: tuple[str, int], *, timeout: float | None, dimse_timeout: float | None) -> None:
+        self._conn = connection
+        self.request = request
+        self.response = response
+        self.address = address
+        self.contexts: tuple[NegotiatedContext, ...] = negotiated_contexts(request, response)
+        self.timeout = timeout
+        self.dimse_timeout = dimse_timeout
+        self._message_id = 0
+        self._lock: asyncio.Lock | None = None
+        self._released = False
+
+    def __repr__(self) -> str:
+        state = "established" if self.is_established else "ended"
+        return (f"<Association {self.request.calling_ae_title} -> {self.request.called_ae_title} at "
+                f"{self.address[0]}:{self.address[1]}, {len(self.accepted_contexts)} contexts, {state}>")
+
+    @property
+    def where(self) -> str:
+        """The peer, for messages: ``'AE at host:port'``."""
+        return f"{self.request.called_ae_title} at {self.address[0]}:{self.address[1]}"
+
+    @property
+    def is_established(self) -> bool:
+        """Whether the association can carry messages."""
+        return self._conn.machine.state.value == 6 and not self._conn.closed
+
+    @property
+    def accepted_contexts(self) -> tuple[NegotiatedContext, ...]:
+        """The accepted presentation contexts."""
+        return tuple(c for c in self.contexts if c.accepted)
+
+    @property
+    def max_pdu_length(self) -> int:
+        """The peer's Maximum Length (0: unlimited): every PDU sent stays within it."""
+        return self._conn.machine.peer_max_length
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _next_id(self) -> int:
+        self._message_id = self._message_id % 0xFFFF + 1
+        return self._message_id
+
+    def _check(self) -> None:
+        if not self.is_established:
+            raise AssociationAborted(f"the association with {self.where} has ended")
+
+    async def _response(self, message_id: int, what: str) -> Message:
+        while True:
+            try:
+                ev = await self._conn.next_event(self.dimse_timeout)
+            except asyncio.TimeoutError:
+                self._conn.abort()
+                raise NetworkError(f"no {what} response from {self.where} within {self.dimse_timeout} s "
+                                   f"(message ID {message_id}); the association was aborted") from None
+            if isinstance(ev, Message):
+                cmd = ev.command
+                if isinstance(cmd, Response) and cmd.message_id_being_responded_to == message_id:
+                    return ev
+                log.warning("%s: unexpected %s ignored while waiting for the %s response to message %d",
+                            self.where, cmd.name, what, message_id)
+                continue
+            if isinstance(ev, ReleaseIndication):
+                raise AssociationAborted(f"{self.where} asked to release the association while a "
+                                         f"{what} was outstanding")
+            raise _aborted(ev, self.where)
+
+    async def _serialized(self, coro):
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            return await coro
+
+    # --- C-ECHO -----------------------------------------------------------------------------
+
+    async def echo(self) -> int:
+        """C-ECHO (verification): the response's status, 0 for success.
+
+        Raises
+        ------
+        NetworkError
+            The Verification SOP Class was not accepted, or no response came.
+        """
+        return await bridge(self._serialized(self._echo()))
+
+    async def _echo(self) -> int:
+        self._check()
+        ctx = next((c for c in self.accepted_contexts if c.abstract_syntax == VERIFICATION_SOP_CLASS), None)
+        if ctx is None:
+            raise NetworkError(f"{self.where} did not accept the Verification SOP Class; propose it "
+                               f"in connect(contexts=...)")
+        mid = self._next_id()
+        await self._conn.send_message(ctx.context_id, CEchoRQ(message_id=mid))
+        return (await self._response(mid, "C-ECHO")).command.status
+
+    # --- C-STORE ----------------------------------------------------------------------------
+
+    async def store(self, items: Item | Iterable[Item], *, progress: bool = True,
+                    priority: int = Priority.MEDIUM, move_originator_aet: str | None = None,
+                    move_originator_message_id: int | None = None) -> int | list[int]:
+        """C-STORE data sets or files over this association, one after the other.
+
+        Parameters
+        ----------
+        items
+            A :class:`~pacsnb.dicom.Dataset`, a file path or a folder (all its files), or
+            an iterable of them.
+        progress
+            Show a progress bar (``tqdm.auto``: a widget in a notebook).
+        priority, move_originator_aet, move_originator_message_id
+            Fields of the C-STORE-RQ (the last two for sub-operations of a C-MOVE).
+
+        Returns
+        -------
+        int or list of int
+            The status of each item (0 success, Bxxx warning, others failure); one int for
+            a single data set or file. An item whose SOP class and transfer syntax have no
+            accepted presentation context is not sent and gets 0x0122 (SOP class not
+            supported), with a warning in the log.
+
+        Raises
+        ------
+        AssociationAborted, NetworkError
+            The association ended or no response came; earlier items were stored.
+        InvalidDicomError
+            A file that is not DICOM.
+        """
+        return await bridge(self._serialized(self._store(items, progress, priority,
+                                                         move_originator_aet, move_originator_message_id)))
+
+    async def _store(self, items, progress, priority, move_aet, move_id):
+        self._check()
+        if isinstance(items, (Dataset, str, os.PathLike, list, tuple)):
+            seq, single = _expand(items)
+            total: int | None = len(seq)
+        else:  # an iterator (a generator of data sets, say): sent as it yields, never listed
+            seq, single, total = (f for item in items for f in _files_of(item)), False, None
+        bar = None
+        if progress and total != 1:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=total, unit="file", desc=f"C-STORE to {self.request.called_ae_title}")
+        statuses: list[int] = []
+        try:
+            for item in seq:
+                statuses.append(await self._store_one(item, priority, move_aet, move_id))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        return statuses[0] if single and len(statuses) == 1 else statuses
+
+    async def _store_one(self, item, priority, move_aet, move_id) -> int:
+        if isinstance(item, Dataset):
+            return await self._store_dataset(item, priority, move_aet, move_id, str(item.get("SOPInstanceUID", "?")))
+        path = os.fspath(item)
+        info = _file_info(path)
+        if info is not None:
+            ctx = find_context(self.contexts, info.sop_class_uid, info.transfer_syntax)
+            if ctx is not None and ctx.transfer_syntax == info.transfer_syntax:
+                with open(path, "rb") as f:  # the data set streams from disk as it is
+                    f.seek(info.offset)
+                    return await self._send_store(ctx, info.sop_class_uid, info.sop_instance_uid, f,
+                                                  priority, move_aet, move_id)
+            if ctx is None:
+                return self._no_context(info.sop_class_uid, info.transfer_syntax, path)
+        return await self._store_dataset(_read(path), priority, move_aet, move_id, path)
+
+    def _no_context(self, sop_class: str, ts: str | None, what: str) -> int:
+        log.warning("%s: not sent: %s has no accepted presentation context for SOP class %s in "
+                    "transfer syntax %s (propose it with connect(contexts=...))",
+                    self.where, what, sop_class, ts or "native")
+        return Status.SOP_CLASS_NOT_SUPPORTED
+
+    async def _store_dataset(self, ds: Dataset, priority, move_aet, move_id, what: str) -> int:
+        sop_class, ts = _dataset_syntax(ds)
+        sop_instance = ds.get("SOPInstanceUID")
+        if not sop_instance:
+            raise NetworkError(f"{what}: no SOPInstanceUID; it cannot be stored")
+        ctx = find_context(self.contexts, sop_class, ts)
+        if ctx is None:
+            return self._no_context(sop_class, ts, what)
+        data = encode_dataset(ds, ctx.transfer_syntax)
+        return await self._send_store(ctx, sop_class, str(sop_instance), data, priority, move_aet, move_id)
+
+    async def _send_store(self, ctx, sop_class, sop_instance, data, priority, move_aet, move_id) -> int:
+        self._check()
+        mid = self._next_id()
+        rq = CStoreRQ(message_id=mid, affected_sop_class_uid=sop_class,
+                      affected_sop_instance_uid=sop_instance, priority=priority,
+                      move_originator_aet=move_aet, move_originator_message_id=move_id)
+        await self._conn.send_message(ctx.context_id, rq, data)
+        rsp = (await self._response(mid, "C-STORE")).command
+        if rsp.status:
+            log.info("%s: C-STORE of %s: status 0x%04X %s", self.where, sop_instance, rsp.status,
+                     rsp.error_comment or "")
+        return rsp.status
+
+    # --- release and abort ------------------------------------------------------------------
+
+    async def release(self) -> None:
+        """A-RELEASE: end the association in good order (aborted if the peer does not answer)."""
+        await bridge(self._release())
+
+    async def _release(self) -> None:
+        if self._released or not self.is_established:
+            await self._conn.wait_closed(self.timeout)
+            return
+        self._released = True
+        self._conn.send_release_request()
+        try:
+            while True:
+                ev = await self._conn.next_event(self.timeout)
+                if isinstance(ev, ReleaseConfirmation):
+                    break
+                if isinstance(ev, ReleaseIndication):  # release collision (PS3.8 Sta9)
+                    self._conn.send_release_response()
+                    continue
+                if isinstance(ev, Message):
+                    log.warning("%s: %s ignored during release", self.where, ev.command.name)
+                    continue
+                raise _aborted(ev, self.where)
+        except asyncio.TimeoutError:
+            self._conn.abort()
+            await self._conn.wait_closed(1.0)
+            raise NetworkError(f"{self.where} did not answer the release request within "
+                               f"{self.timeout} s; the association was aborted") from None
+        await self._conn.wait_closed(self.timeout)
+
+    async def abort(self) -> None:
+        """A-ABORT: end the association at once."""
+        await bridge(self._abort())
+
+    async def _abort(self) -> None:
+        self._released = True
+        self._conn.abort()
+        await self._conn.wait_closed(min(self.timeout or 5.0, 5.0))
+
+    async def __aenter__(self) -> "Association":
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            await self.release()
+        else:
+            await self.abort()
+
+
+async def _open(host: str, port: int, *, ae_title: str, called_ae: str, contexts, tls, identity,
+                timeout: float | None, dimse_timeout: float | None, max_pdu_length: int) -> Association:
+    if contexts is None:
+        pcs = _default_contexts()
+    elif isinstance(contexts, (list, tuple)) and contexts and all(isinstance(c, PresentationContextRQ)
+                                                                  for c in contexts):
+        pcs = tuple(contexts)
+    else:
+        pcs = contexts_for(_expand(contexts)[0])
+    rq = build_request(called_ae, ae_title, pcs, maximum_length=max_pdu_length,
+                       user_identity=_identity(identity))
+    machine = StateMachine(artim_timeout=timeout if timeout else 30.0)
+    conn = await open_connection(host, port, rq, machine=machine, ssl=tls, timeout=timeout)
+    where = f"{called_ae} at {host}:{port}"
+    try:
+        ev = await conn.next_event(timeout)
+    except asyncio.TimeoutError:
+        conn.abort()
+        await conn.wait_closed(1.0)
+        raise NetworkError(f"{where} did not answer the association request within {timeout} s") from None
+    except BaseException:
+        conn.abort()
+        raise
+    if isinstance(ev, AssociateAccepted):
+        assoc = Association(conn, rq, ev.response, (host, port), timeout=timeout,
+                            dimse_timeout=dimse_timeout if dimse_timeout is not None else timeout)
+        log.debug("associated with %s: %d of %d contexts accepted", where, len(assoc.accepted_contexts),
+                  len(pcs))
+        return assoc
+    await conn.wait_closed(timeout)
+    if isinstance(ev, AssociateRejected):
+        raise _rejection(ev.response, rq, where)
+    raise _aborted(ev, where)
+
+
+class _Connect:
+    """What :func:`connect` returns: an async context manager, and an awaitable."""
+
+    def __init__(self, host: str, port: int, params: dict) -> None:
+        self._host, self._port, self._params = host, port, params
+        self._assoc: Association | None = None
+
+    def __await__(self):
+        return bridge(_open(self._host, self._port, **self._params)).__await__()
+
+    async def __aenter__(self) -> Association:
+        self._assoc = await bridge(_open(self._host, self._port, **self._params))
+        return self._assoc
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        assoc, self._assoc = self._assoc, None
+        if assoc is None:
+            return
+        if exc_type is None:
+            await assoc.release()
+        else:
+            await assoc.abort()
+
+
+def connect(host: str, port: int, *, ae_title: str = DEFAULT_AE_TITLE, called_ae: str = "ANY-SCP",
+            contexts: Any = None, tls: Any = None, identity: Any = None, timeout: float | None = 30.0,
+            dimse_timeout: float | None = None,
+            max_pdu_length: int = DEFAULT_MAXIMUM_LENGTH) -> _Connect:
+    """Open an association with a DICOM node (as SCU).
+
+    Use it as ``async with connect(...) as assoc`` (released at the end, aborted if an
+    exception leaves the block) or ``assoc = await connect(...)`` (then
+    ``await assoc.release()``).
+
+    Parameters
+    ----------
+    host, port
+        The peer's address.
+    ae_title
+        Our (calling) AE title.
+    called_ae
+        The peer's AE title.
+    contexts
+        What to propose: ``None`` for Verification plus the common storage SOP classes
+        (:data:`DEFAULT_STORAGE_SOP_CLASSES`) in the native transfer syntaxes; otherwise
+        anything :func:`contexts_for` takes (SOP class UIDs, ``(sop_class, transfer_syntax)``
+        pairs, data sets, files, folders), or ready :class:`~pacsnb.net.PresentationContextRQ`
+        items. Files in a compressed transfer syntax need their own context: pass them.
+    tls
+        An :class:`ssl.SSLContext` for DICOM over TLS.
+    identity
+        User identity negotiation: a user name, a ``(user, password)`` pair or a
+        :class:`~pacsnb.net.UserIdentityRQ`.
+    timeout
+        Seconds allowed for connecting, negotiating and releasing (also the ARTIM timer).
+    dimse_timeout
+        Seconds to wait for each DIMSE response (default: ``timeout``).
+    max_pdu_length
+        The largest P-DATA-TF we accept (the Maximum Length we propose).
+
+    Raises
+    ------
+    NetworkError
+        The connection cannot be made or no answer came.
+    AssociationRejected
+        The peer rejected the association (the message says why).
+    AssociationAborted
+        The peer aborted instead of answering.
+
+    Examples
+    --------
+    >>> import asyncio, pacsnb.net as net
+    >>> async def demo():
+    ...     async with net.Server({"C-ECHO": lambda r: 0}, port=0, ae_title="SCP") as server:
+    ...         try:
+    ...             await net.connect("127.0.0.1", server.port, called_ae="WRONG")
+    ...         except net.AssociationRejected as err:
+    ...             return str(err)
+    >>> print(asyncio.run(demo()))  # doctest: +ELLIPSIS
+    WRONG at 127.0.0.1:... permanently rejected the association (service user): called AE title not recognized: the peer does not answer to 'WRONG'; check called_ae
+    """
+    return _Connect(host, port, dict(ae_title=ae_title, called_ae=called_ae, contexts=contexts, tls=tls,
+                                     identity=identity, timeout=timeout, dimse_timeout=dimse_timeout,
+                                     max_pdu_length=max_pdu_length))

@@ -1,0 +1,447 @@
+"""The thin asyncio layer binding the sans-IO state machine to a TCP (or TLS) socket.
+
+:class:`Connection` is an :class:`asyncio.Protocol`: bytes received go to the
+:class:`~pacsnb.net.StateMachine`, whose outputs it carries out (write a PDU, start or stop
+the ARTIM timer with ``loop.call_later``, close the socket) and whose indications it hands
+to the association code, P-DATA reassembled into DIMSE :class:`~pacsnb.net.dimse.Message`
+objects by a :class:`~pacsnb.net.dimse.MessageAssembler`. Everything waits on events, never
+polls: the consumer awaits :meth:`Connection.next_event`, the sender awaits the transport's
+write flow control, and a timer is a ``call_later`` handle.
+
+Every socket gets TCP_NODELAY (a DIMSE exchange is request/response: Nagle's algorithm
+would delay each small command by up to 40 ms).
+
+Examples
+--------
+Two connections talking over a real socket on 127.0.0.1, on any event loop:
+
+>>> import asyncio
+>>> from pacsnb.net import StateMachine, build_request, propose, negotiate, AcceptancePolicy
+>>> from pacsnb.net.transport import Connection, open_connection
+>>> from pacsnb.net.statemachine import AssociateIndication, AssociateAccepted
+>>> async def demo():
+...     loop = asyncio.get_running_loop()
+...     accepted = []
+...     async def serve(conn):
+...         ev = await conn.next_event()
+...         conn.send_associate_accept(negotiate(ev.request, AcceptancePolicy()).response)
+...         accepted.append(type(await conn.next_event()).__name__)   # the release
+...         conn.send_release_response()
+...     server = await loop.create_server(lambda: Connection(StateMachine(), on_open=serve),
+...                                       "127.0.0.1", 0)
+...     port = server.sockets[0].getsockname()[1]
+...     conn = await open_connection("127.0.0.1", port,
+...                                  build_request("ANY", "ME", propose(["1.2.840.10008.1.1"])))
+...     ev = await conn.next_event()
+...     conn.send_release_request()
+...     done = await conn.next_event()
+...     await conn.wait_closed()
+...     server.close(); await server.wait_closed()
+...     return type(ev).__name__, type(done).__name__, accepted
+>>> asyncio.run(demo())
+('AssociateAccepted', 'ReleaseConfirmation', ['ReleaseIndication'])
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl as _ssl
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from pacsnb.errors import LocalProtocolError, NetworkError, PDUError
+from pacsnb.net.dimse import (Command, CCancelRQ, DataSource, MessageAssembler, SinkFactory,
+                              message_to_pdus)
+from pacsnb.net.pdu import AssociateAC, AssociateRJ, AssociateRQ, PDataTF
+from pacsnb.net.statemachine import (CloseTransport, ConnectTransport, DataIndication, Indication,
+                                     Output, SendPDU, StartTimer, StateMachine, StopTimer)
+
+__all__ = ["Connection", "ConnectionClosed", "ProtocolError", "IdleTimeout", "open_connection",
+           "set_nodelay"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The transport connection is closed; no event follows.
+
+    Examples
+    --------
+    >>> from pacsnb.net.transport import ConnectionClosed
+    >>> ConnectionClosed()
+    ConnectionClosed(error=None)
+    """
+
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolError:
+    """The peer broke the DIMSE protocol (message fragments out of order, a malformed
+    command set); the association was aborted.
+
+    Examples
+    --------
+    >>> from pacsnb.errors import PDUError
+    >>> from pacsnb.net.transport import ProtocolError
+    >>> ProtocolError(PDUError("bad")).error.reason
+    6
+    """
+
+    error: PDUError
+
+
+@dataclass(frozen=True, slots=True)
+class IdleTimeout:
+    """Nothing came from the peer for ``timeout`` seconds while waiting for it; the
+    association was aborted.
+
+    Examples
+    --------
+    >>> from pacsnb.net.transport import IdleTimeout
+    >>> IdleTimeout(60.0).timeout
+    60.0
+    """
+
+    timeout: float
+
+
+def set_nodelay(transport: asyncio.BaseTransport) -> None:
+    """Set TCP_NODELAY on a transport's socket (if it is a TCP socket).
+
+    Examples
+    --------
+    >>> import asyncio, socket
+    >>> from pacsnb.net.transport import set_nodelay
+    >>> async def demo():
+    ...     server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    ...     _, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+    ...     set_nodelay(writer.transport)
+    ...     on = writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    ...     writer.close(); server.close(); await server.wait_closed()
+    ...     return bool(on)
+    >>> asyncio.run(demo())
+    True
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - a socket closing as it opens
+            pass
+
+
+class Connection(asyncio.Protocol):
+    """One transport connection and its association, driven by a :class:`StateMachine`.
+
+    Parameters
+    ----------
+    machine
+        The state machine (a new one per connection).
+    sink
+        The data set sink factory of the :class:`~pacsnb.net.dimse.MessageAssembler`.
+    on_open
+        For an acceptor: ``async f(connection)``, started as a task when the connection
+        is made (the per-association task of a server).
+    idle_timeout
+        Seconds of silence from the peer after which the association is aborted, counted
+        only while this side waits for the peer (not while :attr:`busy`). ``None``: never.
+    max_queued
+        Complete messages waiting for the consumer beyond which reading pauses.
+    statistics
+        A dict whose ``bytes_received`` and ``bytes_sent`` counters are updated.
+
+    Events handed out by :meth:`next_event`: the indications of the state machine
+    (:class:`~pacsnb.net.AssociateIndication`, ...), :class:`~pacsnb.net.dimse.Message`
+    for each complete DIMSE message (a C-CANCEL-RQ is not queued but recorded in
+    :attr:`cancelled`), :class:`ProtocolError`, :class:`IdleTimeout` and, last,
+    :class:`ConnectionClosed`.
+
+    Examples
+    --------
+    See the module example: a server whose factory makes a ``Connection`` per
+    accepted socket, and :func:`open_connection` for the requestor.
+
+    >>> from pacsnb.net.transport import Connection
+    >>> Connection.next_event.__doc__.splitlines()[0]
+    'The next event (see the class description).'
+    """
+
+    def __init__(self, machine: StateMachine, *, sink: SinkFactory | None = None,
+                 on_open: Callable[["Connection"], Awaitable[Any]] | None = None,
+                 idle_timeout: float | None = None, max_queued: int = 16,
+                 statistics: dict | None = None) -> None:
+        self.machine = machine
+        self.assembler = MessageAssembler(sink)
+        self.transport: asyncio.Transport | None = None
+        self.peer: tuple[str, int] | None = None
+        self.idle_timeout = idle_timeout
+        self.max_queued = max_queued
+        self.statistics = statistics if statistics is not None else {}
+        self.statistics.setdefault("bytes_received", 0)
+        self.statistics.setdefault("bytes_sent", 0)
+        #: Message IDs of the requests the peer asked to cancel (C-CANCEL-RQ).
+        self.cancelled: set[int] = set()
+        #: While ``True`` the idle timeout does not count (this side is working).
+        self.busy = False
+        self.task: asyncio.Task | None = None
+        self._on_open = on_open
+        self._loop = asyncio.get_running_loop()
+        self._events: asyncio.Queue = asyncio.Queue()
+        self._closed = self._loop.create_future()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._paused = False
+        self._artim: asyncio.TimerHandle | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._last_activity = self._loop.time()
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.peer} {self.machine.state.name}>"
+
+    # --- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The socket is open: TCP_NODELAY, then Evt2 (requestor) or Evt5 (acceptor)."""
+        self.transport = transport  # type: ignore[assignment]
+        set_nodelay(transport)
+        peer = transport.get_extra_info("peername")
+        self.peer = tuple(peer[:2]) if peer else None
+        self._arm_idle()
+        if self.machine.is_requestor:
+            self._apply(self.machine.transport_connected())
+        else:
+            self._apply(self.machine.transport_indication())
+            if self._on_open is not None:
+                self.task = self._loop.create_task(self._on_open(self))
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes from the peer go to the state machine."""
+        self.statistics["bytes_received"] += len(data)
+        self._last_activity = self._loop.time()
+        self._apply(self.machine.receive_bytes(data))
+
+    def eof_received(self) -> bool | None:
+        """The peer closed its side: close ours too."""
+        return None  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The socket closed (Evt17): timers stop, a partial message's sink is closed."""
+        self._cancel_timers()
+        self._writable.set()
+        try:
+            self._apply(self.machine.transport_closed())
+        except NetworkError:  # pragma: no cover - an undefined cell: nothing left to do
+            pass
+        sink = self.assembler.abandon()
+        if sink is not None and hasattr(sink, "close"):
+            try:
+                sink.close()
+            except OSError:  # pragma: no cover
+                pass
+        self._events.put_nowait(ConnectionClosed(exc))
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        """The transport's write buffer is full: senders wait."""
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        """The write buffer drained: senders go on."""
+        self._writable.set()
+
+    # --- the state machine's outputs --------------------------------------------------------
+
+    def _apply(self, outputs: list[Output]) -> None:
+        for o in outputs:
+            if isinstance(o, SendPDU):
+                if self.transport is not None and not self.transport.is_closing():
+                    self.transport.write(o.data)
+                    self.statistics["bytes_sent"] += len(o.data)
+            elif isinstance(o, DataIndication):
+                self._data(o)
+            elif isinstance(o, Indication):
+                self._events.put_nowait(o)
+            elif isinstance(o, StartTimer):
+                if self._artim is not None:
+                    self._artim.cancel()
+                self._artim = self._loop.call_later(o.timeout, self._artim_expired)
+            elif isinstance(o, StopTimer):
+                if self._artim is not None:
+                    self._artim.cancel()
+                    self._artim = None
+            elif isinstance(o, CloseTransport):
+                if self.transport is not None:
+                    self.transport.close()
+            elif isinstance(o, ConnectTransport):
+                pass  # the requestor opens the socket itself (open_connection)
+
+    def _data(self, indication: DataIndication) -> None:
+        try:
+            messages = self.assembler.feed(indication.pdu)
+        except PDUError as err:
+            log.warning("%s: %s; aborting the association", self.peer, err)
+            self._events.put_nowait(ProtocolError(err))
+            self.abort()
+            return
+        for m in messages:
+            if isinstance(m.command, CCancelRQ):
+                self.cancelled.add(m.command.message_id_being_responded_to)
+                continue
+            self._events.put_nowait(m)
+        if not self._paused and self._events.qsize() >= self.max_queued and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def _artim_expired(self) -> None:
+        self._artim = None
+        self._apply(self.machine.timer_expired())
+
+    def _arm_idle(self) -> None:
+        if self.idle_timeout is not None and self._idle is None:
+            self._idle = self._loop.call_later(self.idle_timeout, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle = None
+        if self._closed.done() or self.idle_timeout is None:
+            return
+        now = self._loop.time()
+        if self.busy:
+            self._last_activity = now
+        left = self._last_activity + self.idle_timeout - now
+        if left > 0:
+            self._idle = self._loop.call_later(left, self._idle_check)
+            return
+        log.warning("%s: nothing received for %s s; aborting the association", self.peer,
+                    self.idle_timeout)
+        self._events.put_nowait(IdleTimeout(self.idle_timeout))
+        self.abort()
+
+    def _cancel_timers(self) -> None:
+        for h in (self._artim, self._idle):
+            if h is not None:
+                h.cancel()
+        self._artim = self._idle = None
+
+    # --- the user's side --------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether the transport connection is closed."""
+        return self._closed.done()
+
+    async def wait_closed(self, timeout: float | None = None) -> None:
+        """Wait until the transport connection is closed (closing it after ``timeout``)."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self._closed), timeout)
+        except asyncio.TimeoutError:
+            if self.transport is not None:
+                self.transport.abort()
+            await self._closed
+
+    async def next_event(self, timeout: float | None = None) -> Any:
+        """The next event (see the class description).
+
+        Raises
+        ------
+        asyncio.TimeoutError
+            Nothing came within ``timeout`` seconds.
+        """
+        if timeout is None:
+            ev = await self._events.get()
+        else:
+            ev = await asyncio.wait_for(self._events.get(), timeout)
+        if self._paused and self._events.qsize() <= self.max_queued // 2 and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return ev
+
+    def send_associate_accept(self, response: AssociateAC) -> None:
+        """A-ASSOCIATE response, accept."""
+        self._apply(self.machine.send_associate_accept(response))
+
+    def send_associate_reject(self, response: AssociateRJ) -> None:
+        """A-ASSOCIATE response, reject."""
+        self._apply(self.machine.send_associate_reject(response))
+
+    def send_release_request(self) -> None:
+        """A-RELEASE request."""
+        self._apply(self.machine.send_release_request())
+
+    def send_release_response(self) -> None:
+        """A-RELEASE response."""
+        self._apply(self.machine.send_release_response())
+
+    def abort(self) -> None:
+        """A-ABORT (does nothing once the association is gone); the socket closes soon after.
+
+        Before an association exists (no A-ASSOCIATE-RQ yet), the socket is just closed.
+        """
+        try:
+            self._apply(self.machine.send_abort())
+        except LocalProtocolError:
+            if self.transport is not None:
+                self.transport.close()
+
+    async def send_pdu(self, pdu: PDataTF) -> None:
+        """Send one P-DATA-TF PDU, waiting while the transport's buffer is full."""
+        if not self._writable.is_set():
+            await self._writable.wait()
+        if self.closed:
+            raise NetworkError(f"the connection to {self.peer} is closed")
+        self._apply(self.machine.send_data(pdu))
+
+    async def send_message(self, context_id: int, command: Command, data: DataSource | None = None) -> None:
+        """Send a DIMSE message, fragmented to the peer's maximum length."""
+        for pdu in message_to_pdus(context_id, command, data, max_pdu_length=self.machine.peer_max_length):
+            await self.send_pdu(pdu)
+
+
+async def open_connection(host: str, port: int, request: AssociateRQ, *,
+                          machine: StateMachine | None = None, sink: SinkFactory | None = None,
+                          ssl: _ssl.SSLContext | None = None, timeout: float | None = 30.0,
+                          idle_timeout: float | None = None,
+                          statistics: dict | None = None) -> Connection:
+    """Open a transport connection and send ``request`` (A-ASSOCIATE-RQ).
+
+    The answer is the connection's first event (:class:`~pacsnb.net.AssociateAccepted` or
+    :class:`~pacsnb.net.AssociateRejected`, or an abort).
+
+    Raises
+    ------
+    NetworkError
+        The connection cannot be made within ``timeout`` seconds.
+
+    Examples
+    --------
+    >>> import asyncio, socket
+    >>> from pacsnb.net import NetworkError, build_request, propose
+    >>> from pacsnb.net.transport import open_connection
+    >>> with socket.socket() as s:               # a port nobody listens on
+    ...     s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    >>> try:
+    ...     asyncio.run(open_connection("127.0.0.1", port, build_request("A", "B", propose(["1.2.840.10008.1.1"]))))
+    ... except NetworkError as err:
+    ...     print(str(err).split(":")[0])
+    cannot connect to 127.0.0.1
+    """
+    machine = machine if machine is not None else StateMachine()
+    machine.send_associate_request(request)  # Sta4: ConnectTransport
+    loop = asyncio.get_running_loop()
+
+    def factory() -> Connection:
+        return Connection(machine, sink=sink, idle_timeout=idle_timeout, statistics=statistics)
+
+    try:
+        _, conn = await asyncio.wait_for(
+            loop.create_connection(factory, host, port, ssl=ssl,
+                                   server_hostname=host if ssl is not None else None),
+            timeout)
+    except (OSError, asyncio.TimeoutError) as err:
+        machine.transport_closed()
+        what = f"no answer within {timeout} s" if isinstance(err, asyncio.TimeoutError) else str(err)
+        raise NetworkError(f"cannot connect to {host}:{port}: {what}") from None
+    return conn
