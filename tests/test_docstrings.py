@@ -21,15 +21,18 @@ import pytest
 from pacsnb.dicom import DataElement, Dataset, PrivateBlock, Sequence, Tag, UID
 
 #: Packages whose ``__all__`` is the public API.
-PACKAGES = ["pacsnb", "pacsnb.dicom", "pacsnb.io", "pacsnb.errors", "pacsnb.samples", "pacsnb.pixels"]
+PACKAGES = ["pacsnb", "pacsnb.dicom", "pacsnb.io", "pacsnb.errors", "pacsnb.samples", "pacsnb.pixels",
+            "pacsnb.codecs", "pacsnb.net"]
 
-#: Modules of those packages whose ``__all__`` is public too (pacsnb.net and pacsnb.codecs are
-#: not covered yet).
+#: Modules of those packages whose ``__all__`` is public too.
 MODULES = [
     "pacsnb.dicom.charset", "pacsnb.dicom.convert", "pacsnb.dicom.dataset", "pacsnb.dicom.dictionary",
     "pacsnb.dicom.tag", "pacsnb.dicom.uid", "pacsnb.dicom.values", "pacsnb.dicom.vr",
     "pacsnb.io.encaps", "pacsnb.io.reader", "pacsnb.io.writer",
-    "pacsnb.pixels.array",
+    "pacsnb.pixels.array", "pacsnb.pixels.transforms",
+    "pacsnb.codecs.registry", "pacsnb.codecs.rle", "pacsnb.codecs.jpeg_lossless",
+    "pacsnb.net.pdu", "pacsnb.net.items", "pacsnb.net.statemachine", "pacsnb.net.negotiation",
+    "pacsnb.net.dimse", "pacsnb.net.scu", "pacsnb.net.scp", "pacsnb.net.sync", "pacsnb.net.loop",
     "pacsnb.samples.cohort", "pacsnb.samples.cr", "pacsnb.samples.ct", "pacsnb.samples.identity",
     "pacsnb.samples.mr", "pacsnb.samples.phantom", "pacsnb.samples.us",
     "pacsnb.demo", "pacsnb.cli",

@@ -106,6 +106,15 @@ class JpegHeader:
         The point transform Pt of the first scan (0: none).
     restart_interval
         Pixels per restart interval (0: no restart markers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = encode_frame(np.arange(12, dtype=np.uint8).reshape(3, 4), rows=3, columns=4,
+    ...                     bits_allocated=8)
+    >>> h = read_header(data)
+    >>> h.precision, (h.rows, h.columns), h.components, h.predictors
+    (8, (3, 4), 1, (1,))
     """
 
     precision: int

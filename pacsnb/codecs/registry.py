@@ -97,10 +97,12 @@ class Codec:
 
     @property
     def can_decode(self) -> bool:
+        """Whether this codec has a decoder."""
         return self.decoder is not None
 
     @property
     def can_encode(self) -> bool:
+        """Whether this codec has an encoder."""
         return self.encoder is not None
 
     def decode_frame(self, data: Any, params: Any = None, *, frame: int | None = None, **options: Any) -> np.ndarray:

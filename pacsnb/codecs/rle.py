@@ -147,6 +147,7 @@ class FrameParams:
 
     @property
     def bytes_per_sample(self) -> int:
+        """Bytes per sample: Bits Allocated // 8 (1, 2 or 4)."""
         return self.bits_allocated // 8
 
     @property

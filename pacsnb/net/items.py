@@ -67,7 +67,15 @@ _U32 = struct.Struct(">I")
 
 
 class ItemType(enum.IntEnum):
-    """Item-type bytes of PS3.8 9.3.2-9.3.3 and PS3.7 Annex D."""
+    """Item-type bytes of PS3.8 9.3.2-9.3.3 and PS3.7 Annex D.
+
+    Examples
+    --------
+    >>> ItemType(0x21)
+    <ItemType.PRESENTATION_CONTEXT_AC: 33>
+    >>> UnknownSubItem(ItemType.ASYNC_OPERATIONS_WINDOW, b"\\x00\\x01\\x00\\x01").encode()[0]
+    83
+    """
 
     APPLICATION_CONTEXT = 0x10
     PRESENTATION_CONTEXT_RQ = 0x20
@@ -87,7 +95,15 @@ class ItemType(enum.IntEnum):
 
 
 class ContextResult(enum.IntEnum):
-    """Result/Reason of a presentation context in the A-ASSOCIATE-AC (PS3.8 Table 9-18)."""
+    """Result/Reason of a presentation context in the A-ASSOCIATE-AC (PS3.8 Table 9-18).
+
+    Examples
+    --------
+    >>> ContextResult(3).name
+    'ABSTRACT_SYNTAX_NOT_SUPPORTED'
+    >>> PresentationContextAC(1, ContextResult.ACCEPTANCE, "1.2.840.10008.1.2").result
+    <ContextResult.ACCEPTANCE: 0>
+    """
 
     ACCEPTANCE = 0
     USER_REJECTION = 1
@@ -97,7 +113,15 @@ class ContextResult(enum.IntEnum):
 
 
 class UserIdentityType(enum.IntEnum):
-    """User-Identity-Type of the User Identity sub-item (PS3.7 Table D.3-14)."""
+    """User-Identity-Type of the User Identity sub-item (PS3.7 Table D.3-14).
+
+    Examples
+    --------
+    >>> UserIdentityType(2).name
+    'USERNAME_AND_PASSCODE'
+    >>> UserIdentityType.JWT.value
+    5
+    """
 
     USERNAME = 1
     USERNAME_AND_PASSCODE = 2
@@ -537,7 +561,23 @@ class UserIdentityAC:
 
 @dataclass(frozen=True, slots=True)
 class UnknownSubItem:
-    """A user information sub-item of a type pacsnb does not know; kept, not interpreted."""
+    """A user information sub-item of a type pacsnb does not know; kept, not interpreted.
+
+    Parameters
+    ----------
+    item_type
+        The sub-item's item-type byte.
+    data
+        The sub-item's body, as received.
+    second_byte
+        The (reserved) byte after the item type, as received.
+
+    Examples
+    --------
+    >>> item = UnknownSubItem(0x60, b"ab")
+    >>> item.encode()
+    b'`\\x00\\x00\\x02ab'
+    """
 
     item_type: int
     data: bytes = b""

@@ -175,6 +175,27 @@ class NegotiatedContext:
 
     ``transfer_syntax`` is ``None`` unless accepted. ``scu_role``/``scp_role`` are the
     requestor's roles (both ``False`` for a rejected context).
+
+    Parameters
+    ----------
+    context_id
+        The presentation context ID (odd, 1 .. 255).
+    abstract_syntax
+        The abstract syntax UID proposed.
+    result
+        The :class:`~pacsnb.net.ContextResult`.
+    transfer_syntax
+        The transfer syntax UID accepted, or ``None``.
+    scu_role, scp_role
+        The requestor's roles on the context.
+
+    Examples
+    --------
+    >>> c = NegotiatedContext(1, "1.2.840.10008.1.1", ContextResult.ACCEPTANCE, "1.2.840.10008.1.2")
+    >>> c.accepted, c.transfer_syntax
+    (True, '1.2.840.10008.1.2')
+    >>> NegotiatedContext(3, "1.2.3.4", ContextResult.ABSTRACT_SYNTAX_NOT_SUPPORTED).accepted
+    False
     """
 
     context_id: int
@@ -192,7 +213,25 @@ class NegotiatedContext:
 
 @dataclass(frozen=True, slots=True)
 class Negotiated:
-    """What :func:`negotiate` decided: the PDU to send and each context's outcome."""
+    """What :func:`negotiate` decided: the PDU to send and each context's outcome.
+
+    Parameters
+    ----------
+    response
+        The A-ASSOCIATE-AC or A-ASSOCIATE-RJ to send.
+    contexts
+        One :class:`NegotiatedContext` per proposed context (empty when rejected).
+
+    Examples
+    --------
+    >>> policy = AcceptancePolicy(ae_title="ARCHIVE")
+    >>> n = negotiate(build_request("ARCHIVE", "CT1", propose(["1.2.840.10008.1.1"])), policy)
+    >>> n.accepted, [(c.context_id, c.transfer_syntax) for c in n.contexts]
+    (True, [(1, '1.2.840.10008.1.2.1')])
+    >>> n = negotiate(build_request("PACS", "CT1", propose(["1.2.840.10008.1.1"])), policy)
+    >>> n.accepted, n.contexts, n.response
+    (False, (), AssociateRJ(result=<RejectResult.PERMANENT: 1>, source=<RejectSource.SERVICE_USER: 1>, reason=7))
+    """
 
     response: AssociateAC | AssociateRJ
     contexts: tuple[NegotiatedContext, ...] = ()

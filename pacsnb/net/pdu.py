@@ -69,7 +69,17 @@ _U32 = struct.Struct(">I")
 
 
 class PDUType(enum.IntEnum):
-    """PDU-type byte (PS3.8 9.3.1)."""
+    """PDU-type byte (PS3.8 9.3.1).
+
+    The first byte of every PDU.
+
+    Examples
+    --------
+    >>> PDUType.ABORT
+    <PDUType.ABORT: 7>
+    >>> PDUType(ReleaseRQ().encode()[0]).name
+    'RELEASE_RQ'
+    """
 
     ASSOCIATE_RQ = 0x01
     ASSOCIATE_AC = 0x02
@@ -81,7 +91,15 @@ class PDUType(enum.IntEnum):
 
 
 class AbortSource(enum.IntEnum):
-    """Source of an A-ABORT PDU (PS3.8 Table 9-26)."""
+    """Source of an A-ABORT PDU (PS3.8 Table 9-26).
+
+    Examples
+    --------
+    >>> AbortSource(2).name
+    'SERVICE_PROVIDER'
+    >>> Abort(AbortSource.SERVICE_PROVIDER, AbortReason.UNEXPECTED_PDU).encode()
+    b'\\x07\\x00\\x00\\x00\\x00\\x04\\x00\\x00\\x02\\x02'
+    """
 
     SERVICE_USER = 0
     RESERVED = 1
@@ -89,7 +107,16 @@ class AbortSource(enum.IntEnum):
 
 
 class AbortReason(enum.IntEnum):
-    """Reason/Diag. of a service-provider A-ABORT (PS3.8 Table 9-26)."""
+    """Reason/Diag. of a service-provider A-ABORT (PS3.8 Table 9-26).
+
+    Examples
+    --------
+    >>> AbortReason.UNEXPECTED_PDU.value
+    2
+    >>> pdu = decode_pdu(b"\\x07\\x00\\x00\\x00\\x00\\x04\\x00\\x00\\x02\\x06")
+    >>> AbortReason(pdu.reason).name
+    'INVALID_PDU_PARAMETER_VALUE'
+    """
 
     NOT_SPECIFIED = 0
     UNRECOGNIZED_PDU = 1
@@ -100,14 +127,31 @@ class AbortReason(enum.IntEnum):
 
 
 class RejectResult(enum.IntEnum):
-    """Result of an A-ASSOCIATE-RJ (PS3.8 Table 9-21)."""
+    """Result of an A-ASSOCIATE-RJ (PS3.8 Table 9-21).
+
+    Examples
+    --------
+    >>> RejectResult.TRANSIENT
+    <RejectResult.TRANSIENT: 2>
+    >>> RejectResult(decode_pdu(b"\\x03\\x00\\x00\\x00\\x00\\x04\\x00\\x01\\x01\\x07").result).name
+    'PERMANENT'
+    """
 
     PERMANENT = 1
     TRANSIENT = 2
 
 
 class RejectSource(enum.IntEnum):
-    """Source of an A-ASSOCIATE-RJ (PS3.8 Table 9-21)."""
+    """Source of an A-ASSOCIATE-RJ (PS3.8 Table 9-21).
+
+    Examples
+    --------
+    >>> RejectSource(3).name
+    'SERVICE_PROVIDER_PRESENTATION'
+    >>> AssociateRJ(RejectResult.TRANSIENT, RejectSource.SERVICE_PROVIDER_ACSE,
+    ...             RejectReason.PROTOCOL_VERSION_NOT_SUPPORTED).encode()
+    b'\\x03\\x00\\x00\\x00\\x00\\x04\\x00\\x02\\x02\\x02'
+    """
 
     SERVICE_USER = 1
     SERVICE_PROVIDER_ACSE = 2
@@ -115,7 +159,21 @@ class RejectSource(enum.IntEnum):
 
 
 class RejectReason:
-    """Reason/Diag. values of an A-ASSOCIATE-RJ; their meaning depends on the source."""
+    """Reason/Diag. values of an A-ASSOCIATE-RJ; their meaning depends on the source.
+
+    A namespace of plain ``int`` constants, not an enum: the same value means different
+    things for each :class:`RejectSource` (PS3.8 Table 9-21).
+
+    Examples
+    --------
+    >>> RejectReason.CALLED_AE_NOT_RECOGNIZED
+    7
+    >>> RejectReason.NO_REASON == RejectReason.ACSE_NO_REASON == RejectReason.TEMPORARY_CONGESTION
+    True
+    >>> AssociateRJ(RejectResult.PERMANENT, RejectSource.SERVICE_USER,
+    ...             RejectReason.CALLED_AE_NOT_RECOGNIZED).encode()
+    b'\\x03\\x00\\x00\\x00\\x00\\x04\\x00\\x01\\x01\\x07'
+    """
 
     #: source 1, service-user
     NO_REASON = 1

@@ -86,7 +86,15 @@ DEFAULT_ARTIM_TIMEOUT = 30.0
 
 
 class State(enum.IntEnum):
-    """The 13 states of PS3.8 Tables 9-1 to 9-5."""
+    """The 13 states of PS3.8 Tables 9-1 to 9-5.
+
+    Examples
+    --------
+    >>> StateMachine().state
+    <State.STA1: 1>
+    >>> State.STA6.description
+    'Association established and ready for data transfer'
+    """
 
     STA1 = 1    #: Idle
     STA2 = 2    #: Transport connection open (awaiting A-ASSOCIATE-RQ PDU)
@@ -127,7 +135,15 @@ _STATE_TEXT = {
 
 
 class Event(enum.IntEnum):
-    """The 19 events of PS3.8 Table 9-10."""
+    """The 19 events of PS3.8 Table 9-10.
+
+    Examples
+    --------
+    >>> Event(18)
+    <Event.EVT18: 18>
+    >>> TRANSITIONS[(State.STA6, Event.EVT12)], ACTIONS["AR-2"]
+    ('AR-2', 'Issue A-RELEASE indication primitive')
+    """
 
     EVT1 = 1    #: A-ASSOCIATE request (local user)
     EVT2 = 2    #: Transport connect confirmation (local transport service)
@@ -240,12 +256,35 @@ TRANSITIONS: dict[tuple[State, Event], str] = _parse_table(_TABLE_9_10)
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """Base class of everything a transition produces."""
+    """Base class of everything a transition produces.
+
+    Examples
+    --------
+    >>> out = StateMachine().transport_indication()
+    >>> out, all(isinstance(o, Output) for o in out)
+    ([StartTimer(timeout=30.0)], True)
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class SendPDU(Output):
-    """Write ``data`` (the encoding of ``pdu``) to the transport connection."""
+    """Write ``data`` (the encoding of ``pdu``) to the transport connection.
+
+    Parameters
+    ----------
+    pdu
+        The PDU, for inspection and logging.
+    data
+        Its bytes, to write as they are.
+
+    Examples
+    --------
+    >>> out = SendPDU(ReleaseRQ(), ReleaseRQ().encode())
+    >>> out
+    SendPDU(ReleaseRQ, 10 bytes)
+    >>> out.data[:2]
+    b'\\x05\\x00'
+    """
 
     pdu: PDU
     data: bytes
@@ -258,59 +297,177 @@ class SendPDU(Output):
 class ConnectTransport(Output):
     """Open a transport connection to the peer of ``request`` (AE-1); then call
     :meth:`StateMachine.transport_connected`, or :meth:`StateMachine.transport_closed` if
-    the connection cannot be made."""
+    the connection cannot be made.
+
+    Parameters
+    ----------
+    request
+        The A-ASSOCIATE-RQ that is sent once the connection is open.
+
+    Examples
+    --------
+    >>> from pacsnb.net.items import PresentationContextRQ
+    >>> rq = AssociateRQ("SCP", "SCU", [PresentationContextRQ(1, "1.2.840.10008.1.1",
+    ...                                                       ["1.2.840.10008.1.2"])])
+    >>> out = StateMachine().send_associate_request(rq)
+    >>> type(out[0]).__name__, out[0].request.called_ae_title
+    ('ConnectTransport', 'SCP')
+    """
 
     request: AssociateRQ
 
 
 @dataclass(frozen=True, slots=True)
 class CloseTransport(Output):
-    """Close the transport connection."""
+    """Close the transport connection.
+
+    Examples
+    --------
+    >>> sm = StateMachine()
+    >>> sm.transport_indication()
+    [StartTimer(timeout=30.0)]
+    >>> sm.timer_expired()      # ARTIM expired in Sta2: AA-2
+    [StopTimer(), CloseTransport()]
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class StartTimer(Output):
     """Start (or restart) the ARTIM timer; call :meth:`StateMachine.timer_expired` when it
-    runs out."""
+    runs out.
+
+    Parameters
+    ----------
+    timeout
+        Seconds until the timer expires.
+
+    Examples
+    --------
+    >>> StateMachine(artim_timeout=5.0).transport_indication()
+    [StartTimer(timeout=5.0)]
+    >>> StartTimer(1.5).timeout
+    1.5
+    """
 
     timeout: float
 
 
 @dataclass(frozen=True, slots=True)
 class StopTimer(Output):
-    """Stop the ARTIM timer."""
+    """Stop the ARTIM timer.
+
+    Examples
+    --------
+    >>> sm = StateMachine()
+    >>> sm.transport_indication()
+    [StartTimer(timeout=30.0)]
+    >>> sm.transport_closed()   # Evt17 in Sta2: AA-5
+    [StopTimer()]
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class Indication(Output):
-    """Base class of the primitives issued to the local user."""
+    """Base class of the primitives issued to the local user.
+
+    Examples
+    --------
+    >>> isinstance(ReleaseConfirmation(), Indication), isinstance(StopTimer(), Indication)
+    (True, False)
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class AssociateIndication(Indication):
     """A-ASSOCIATE indication: the peer asks for an association; answer with
-    :meth:`StateMachine.send_associate_accept` or ``send_associate_reject``."""
+    :meth:`StateMachine.send_associate_accept` or ``send_associate_reject``.
+
+    Parameters
+    ----------
+    request
+        The A-ASSOCIATE-RQ the peer sent.
+
+    Examples
+    --------
+    >>> from pacsnb.net.items import PresentationContextRQ
+    >>> rq = AssociateRQ("SCP", "SCU", [PresentationContextRQ(1, "1.2.840.10008.1.1",
+    ...                                                       ["1.2.840.10008.1.2"])])
+    >>> scp = StateMachine()
+    >>> _ = scp.transport_indication()
+    >>> out = scp.receive_bytes(rq.encode())
+    >>> type(out[1]).__name__, out[1].request.calling_ae_title, scp.state
+    ('AssociateIndication', 'SCU', <State.STA3: 3>)
+    """
 
     request: AssociateRQ
 
 
 @dataclass(frozen=True, slots=True)
 class AssociateAccepted(Indication):
-    """A-ASSOCIATE confirmation (accept)."""
+    """A-ASSOCIATE confirmation (accept).
+
+    Parameters
+    ----------
+    response
+        The A-ASSOCIATE-AC the peer sent.
+
+    Examples
+    --------
+    >>> from pacsnb.net.items import PresentationContextRQ, PresentationContextAC
+    >>> rq = AssociateRQ("SCP", "SCU", [PresentationContextRQ(1, "1.2.840.10008.1.1",
+    ...                                                       ["1.2.840.10008.1.2"])])
+    >>> ac = AssociateAC("SCP", "SCU", [PresentationContextAC(1, 0, "1.2.840.10008.1.2")])
+    >>> scu = StateMachine()
+    >>> _ = scu.send_associate_request(rq), scu.transport_connected()
+    >>> out = scu.receive_bytes(ac.encode())
+    >>> type(out[0]).__name__, out[0].response.called_ae_title, scu.state
+    ('AssociateAccepted', 'SCP', <State.STA6: 6>)
+    """
 
     response: AssociateAC
 
 
 @dataclass(frozen=True, slots=True)
 class AssociateRejected(Indication):
-    """A-ASSOCIATE confirmation (reject)."""
+    """A-ASSOCIATE confirmation (reject).
+
+    Parameters
+    ----------
+    response
+        The A-ASSOCIATE-RJ the peer sent.
+
+    Examples
+    --------
+    >>> from pacsnb.net.items import PresentationContextRQ
+    >>> rq = AssociateRQ("SCP", "SCU", [PresentationContextRQ(1, "1.2.840.10008.1.1",
+    ...                                                       ["1.2.840.10008.1.2"])])
+    >>> scu = StateMachine()
+    >>> _ = scu.send_associate_request(rq), scu.transport_connected()
+    >>> rj = AssociateRJ(RejectResult.PERMANENT, RejectSource.SERVICE_USER,
+    ...                  RejectReason.CALLED_AE_NOT_RECOGNIZED)
+    >>> scu.receive_bytes(rj.encode()), scu.state
+    ([AssociateRejected(response=AssociateRJ(result=1, source=1, reason=7)), CloseTransport()], <State.STA1: 1>)
+    """
 
     response: AssociateRJ
 
 
 @dataclass(frozen=True, slots=True)
 class DataIndication(Indication):
-    """P-DATA indication: a P-DATA-TF PDU arrived."""
+    """P-DATA indication: a P-DATA-TF PDU arrived.
+
+    Parameters
+    ----------
+    pdu
+        The P-DATA-TF PDU received.
+
+    Examples
+    --------
+    >>> pdu = PDataTF([PDV(1, b"\\x00", is_command=True)])
+    >>> ind = DataIndication(pdu)
+    >>> [(v.context_id, v.is_command, v.is_last) for v in ind.pdu.pdvs]
+    [(1, True, True)]
+    """
 
     pdu: PDataTF
 
@@ -321,6 +478,18 @@ class ReleaseIndication(Indication):
 
     Answer with :meth:`StateMachine.send_release_response`; in a collision on the
     acceptor side (Sta10), only after the :class:`ReleaseConfirmation` has come.
+
+    Parameters
+    ----------
+    collision
+        Whether this is a release collision (AR-8) rather than a plain A-RELEASE-RQ (AR-2).
+
+    Examples
+    --------
+    >>> ReleaseIndication()
+    ReleaseIndication(collision=False)
+    >>> ReleaseIndication(collision=True).collision
+    True
     """
 
     collision: bool = False
@@ -328,12 +497,40 @@ class ReleaseIndication(Indication):
 
 @dataclass(frozen=True, slots=True)
 class ReleaseConfirmation(Indication):
-    """A-RELEASE confirmation: the peer answered our release request."""
+    """A-RELEASE confirmation: the peer answered our release request.
+
+    Examples
+    --------
+    >>> from pacsnb.net.items import PresentationContextRQ, PresentationContextAC
+    >>> rq = AssociateRQ("SCP", "SCU", [PresentationContextRQ(1, "1.2.840.10008.1.1",
+    ...                                                       ["1.2.840.10008.1.2"])])
+    >>> ac = AssociateAC("SCP", "SCU", [PresentationContextAC(1, 0, "1.2.840.10008.1.2")])
+    >>> scu = StateMachine()
+    >>> _ = scu.send_associate_request(rq), scu.transport_connected(), scu.receive_bytes(ac.encode())
+    >>> scu.send_release_request(), scu.state
+    ([SendPDU(ReleaseRQ, 10 bytes)], <State.STA7: 7>)
+    >>> scu.receive_bytes(ReleaseRP().encode()), scu.state
+    ([ReleaseConfirmation(), CloseTransport()], <State.STA1: 1>)
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class AbortIndication(Indication):
-    """A-ABORT indication: the peer's service-user aborted the association."""
+    """A-ABORT indication: the peer's service-user aborted the association.
+
+    Parameters
+    ----------
+    source
+        The A-ABORT source (:class:`~pacsnb.net.AbortSource`), as received.
+    reason
+        The A-ABORT reason/diag (:class:`~pacsnb.net.AbortReason`), as received.
+
+    Examples
+    --------
+    >>> ind = AbortIndication()
+    >>> AbortSource(ind.source).name, AbortReason(ind.reason).name
+    ('SERVICE_USER', 'NOT_SPECIFIED')
+    """
 
     source: int = AbortSource.SERVICE_USER
     reason: int = AbortReason.NOT_SPECIFIED
@@ -345,6 +542,25 @@ class ProviderAbortIndication(Indication):
 
     ``reason`` is the A-ABORT reason/diag (:class:`~pacsnb.net.AbortReason`); ``message``
     says what happened in words.
+
+    Parameters
+    ----------
+    reason
+        The A-ABORT reason/diag.
+    message
+        What happened, in words.
+
+    Examples
+    --------
+    >>> from pacsnb.net.items import PresentationContextRQ
+    >>> rq = AssociateRQ("SCP", "SCU", [PresentationContextRQ(1, "1.2.840.10008.1.1",
+    ...                                                       ["1.2.840.10008.1.2"])])
+    >>> sm = StateMachine()
+    >>> _ = sm.send_associate_request(rq)
+    >>> sm.transport_closed(), sm.state      # the connection could not be made: AA-4
+    ([ProviderAbortIndication(reason=<AbortReason.NOT_SPECIFIED: 0>, message='the transport connection was closed')], <State.STA1: 1>)
+    >>> ProviderAbortIndication(AbortReason.UNEXPECTED_PDU, "A-ASSOCIATE-AC in Sta6").reason
+    <AbortReason.UNEXPECTED_PDU: 2>
     """
 
     reason: int = AbortReason.NOT_SPECIFIED
