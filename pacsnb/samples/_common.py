@@ -290,3 +290,16 @@ def acquisition_time(start: float, k: int, per_image: float) -> str:
     """Acquisition Time (TM) of slice ``k``: 30 s after the series start, then ``per_image`` s apart."""
     return format_tm(start + 30.0 + k * per_image)
 
+
+def slice_instance(template: Dataset, series_uid: str, number: int, geo, k: int, time: str,
+                   pixels: np.ndarray) -> Dataset:
+    """One slice of a series: a copy of ``template`` with its own SOP Instance UID, number,
+    plane ``k`` of ``geo``, acquisition/content time and pixels."""
+    ds = template.copy()
+    ds.SOPInstanceUID = instance_uid(series_uid, number)
+    ds.InstanceNumber = number
+    set_plane(ds, geo, k)
+    ds.AcquisitionTime = time
+    ds.ContentTime = time
+    set_pixels(ds, pixels)
+    return ds

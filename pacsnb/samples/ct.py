@@ -152,15 +152,7 @@ def iter_ct_series(n_slices: int = 20, rows: int = 64, columns: int = 64, *, sli
         pixels = stored.astype(out_dtype)
         if pad_mask is not None:
             pixels[pad_mask] = _PADDING
-        ds = ds0.copy()
-        ds.SOPInstanceUID = C.instance_uid(uid, number)
-        ds.InstanceNumber = number
-        C.set_plane(ds, geo, k)
-        t = C.acquisition_time(start, k, 0.5)
-        ds.AcquisitionTime = t
-        ds.ContentTime = t
-        C.set_pixels(ds, pixels)
-        yield ds
+        yield C.slice_instance(ds0, uid, number, geo, k, C.acquisition_time(start, k, 0.5), pixels)
 
 
 def make_ct_series(n_slices: int = 20, rows: int = 64, columns: int = 64, *, slice_thickness: float = 2.5,

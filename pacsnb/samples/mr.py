@@ -136,15 +136,7 @@ def iter_mr_series(n_slices: int = 16, rows: int = 64, columns: int = 64, *, sli
             im = C.gaussian_noise(rng, signal.shape, sigma)
             signal = np.sqrt(re * re + im * im)  # magnitude images: Rician noise
         pixels = np.clip(np.rint(signal), 0, 4095).astype(np.uint16)
-        ds = ds0.copy()
-        ds.SOPInstanceUID = C.instance_uid(uid, number)
-        ds.InstanceNumber = number
-        C.set_plane(ds, geo, k)
-        t = C.acquisition_time(start, k, 4.0)
-        ds.AcquisitionTime = t
-        ds.ContentTime = t
-        C.set_pixels(ds, pixels)
-        yield ds
+        yield C.slice_instance(ds0, uid, number, geo, k, C.acquisition_time(start, k, 4.0), pixels)
 
 
 def make_mr_series(n_slices: int = 16, rows: int = 64, columns: int = 64, *, slice_thickness: float = 4.0,
