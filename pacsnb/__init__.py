@@ -18,7 +18,8 @@ from pacsnb.errors import InvalidDicomError, PacsnbError
 from pacsnb.io import read, read_bytes, write
 import pacsnb.pixels  # registers Dataset.pixel_array
 from pacsnb.pixels import pixel_array
+from pacsnb.pixels import transcode
 from pacsnb.net import Server, connect
 
 __all__ = ["__version__", "read", "read_bytes", "write", "Dataset", "DataElement", "Sequence", "Tag", "UID",
-           "generate_uid", "PacsnbError", "InvalidDicomError", "pixel_array", "connect", "Server"]
+           "generate_uid", "PacsnbError", "InvalidDicomError", "pixel_array", "transcode", "connect", "Server"]

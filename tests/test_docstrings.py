@@ -29,13 +29,13 @@ MODULES = [
     "pacsnb.dicom.charset", "pacsnb.dicom.convert", "pacsnb.dicom.dataset", "pacsnb.dicom.dictionary",
     "pacsnb.dicom.tag", "pacsnb.dicom.uid", "pacsnb.dicom.values", "pacsnb.dicom.vr",
     "pacsnb.io.encaps", "pacsnb.io.reader", "pacsnb.io.writer",
-    "pacsnb.pixels.array", "pacsnb.pixels.transforms",
+    "pacsnb.pixels.array", "pacsnb.pixels.transforms", "pacsnb.pixels.transcode",
     "pacsnb.codecs.registry", "pacsnb.codecs.rle", "pacsnb.codecs.jpeg_lossless",
     "pacsnb.net.pdu", "pacsnb.net.items", "pacsnb.net.statemachine", "pacsnb.net.negotiation",
     "pacsnb.net.dimse", "pacsnb.net.scu", "pacsnb.net.scp", "pacsnb.net.sync", "pacsnb.net.loop",
     "pacsnb.samples.cohort", "pacsnb.samples.cr", "pacsnb.samples.ct", "pacsnb.samples.identity",
     "pacsnb.samples.mr", "pacsnb.samples.phantom", "pacsnb.samples.us",
-    "pacsnb.demo", "pacsnb.cli",
+    "pacsnb.demo", "pacsnb.cli", "pacsnb.cli.net",
 ]
 
 #: Classes whose public methods and properties must all have a docstring, besides every

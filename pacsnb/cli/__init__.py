@@ -33,13 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.paths, args.no_pixels, args.func.__name__
     ('dump', ['ct.dcm'], True, 'run_dump')
     """
-    from pacsnb.cli import dump as _dump
+    from pacsnb.cli import conv as _conv, dump as _dump, net as _net
 
     p = argparse.ArgumentParser(prog="pacsnb", description="pacsnb: a PACS in a notebook, and its command-line tools")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     _dump.add_parsers(sub)
+    _net.add_parsers(sub)
+    _conv.add_parsers(sub)
     return p
 
 

@@ -27,11 +27,12 @@ from pacsnb.pixels.array import (FrameIndexError, NoPixelDataError, PixelFormat,
 from pacsnb.pixels.transforms import (LUT, TransformError, apply_modality_lut, apply_palette, apply_voi,
                                       apply_voi_lut, apply_windowing, convert_color_space, expand_segmented_lut,
                                       invert_monochrome1, overlay_array, overlay_groups)
+from pacsnb.pixels.transcode import transcode
 
 __all__ = ["pixel_array", "pixel_format", "PixelFormat", "NoPixelDataError", "FrameIndexError",
            "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "invert_monochrome1",
            "convert_color_space", "apply_palette", "expand_segmented_lut", "overlay_array", "overlay_groups",
-           "LUT", "TransformError"]
+           "LUT", "TransformError", "transcode"]
 
 def _writable_pixel_array(ds):
     # ``ds.pixel_array`` is a writable array, as pydicom users expect; pixel_array(ds) may
