@@ -35,11 +35,13 @@ from typing import Any, Sequence, Union
 
 from pacsnb.dicom import Dataset
 from pacsnb.dicom import uid as _uid
-from pacsnb.errors import AssociationAborted, AssociationRejected, NetworkError
+from pacsnb.dicom import dictionary as _dictionary
+from pacsnb.errors import AssociationAborted, AssociationRejected, DicomValueError, DimseError, NetworkError
 from pacsnb.io import encode_dataset
 from pacsnb.io import read as _read
-from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, CEchoRQ, CStoreRQ, Message, Priority, Response,
-                              Status)
+from pacsnb.io import read_bytes as _read_bytes
+from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, CCancelRQ, CEchoRQ, CFindRQ, CStoreRQ, Message,
+                              Priority, Response, Status, StatusCategory, status_category)
 from pacsnb.net.items import PresentationContextRQ, UserIdentityRQ
 from pacsnb.net.loop import bridge
 from pacsnb.net.negotiation import (CONVERTIBLE_TRANSFER_SYNTAXES, DEFAULT_TRANSFER_SYNTAXES,
@@ -54,7 +56,7 @@ from pacsnb.net.transport import (Connection, ConnectionClosed, IdleTimeout, Pro
                                   open_connection)
 
 __all__ = ["connect", "Association", "DEFAULT_STORAGE_SOP_CLASSES", "contexts_for",
-           "DEFAULT_AE_TITLE"]
+           "DEFAULT_AE_TITLE", "FIND_SOP_CLASSES"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,20 @@ DEFAULT_STORAGE_SOP_CLASSES: tuple[str, ...] = tuple(
         "XRayRadiationDoseSRStorage", "EncapsulatedPDFStorage", "RTImageStorage", "RTDoseStorage",
         "RTStructureSetStorage", "RTPlanStorage", "SpatialRegistrationStorage", "RawDataStorage",
     ) if hasattr(_uid, kw))
+
+#: The Query/Retrieve FIND SOP classes of :meth:`Association.find`, by information model;
+#: both are proposed (with the native transfer syntaxes) when ``connect`` is given no
+#: ``contexts``.
+FIND_SOP_CLASSES: dict[str, str] = {
+    "patient": "1.2.840.10008.5.1.4.1.2.1.1",  # Patient Root Query/Retrieve Information Model - FIND
+    "study": "1.2.840.10008.5.1.4.1.2.2.1",    # Study Root Query/Retrieve Information Model - FIND
+}
+
+#: The unique key of each query level (sent empty when not given, so every match names it).
+_UNIQUE_KEYS = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID",
+                "IMAGE": "SOPInstanceUID"}
+#: Returned attributes not made columns of :meth:`Association.find`'s DataFrame.
+_NOT_COLUMNS = frozenset({"QueryRetrieveLevel", "SpecificCharacterSet"})
 
 _UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -236,7 +252,7 @@ def _propose_exact(wanted: list, fallback: tuple[str, ...]) -> tuple[Presentatio
 
 
 def _default_contexts() -> tuple[PresentationContextRQ, ...]:
-    return propose([VERIFICATION_SOP_CLASS, *DEFAULT_STORAGE_SOP_CLASSES])
+    return propose([VERIFICATION_SOP_CLASS, *FIND_SOP_CLASSES.values(), *DEFAULT_STORAGE_SOP_CLASSES])
 
 
 def _identity(identity: Any) -> UserIdentityRQ | None:
@@ -295,6 +311,83 @@ def _aborted(ev: Any, where: str) -> AssociationAborted:
     return AssociationAborted(f"association with {where} ended unexpectedly ({type(ev).__name__})")
 
 
+# --- C-FIND -----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _FindState:
+    """A C-FIND in progress: its context, message ID and whether its final response came."""
+
+    context: NegotiatedContext
+    message_id: int
+    what: str
+    done: bool = False
+    cancel_sent: bool = False
+
+
+def _find_identifier(level: str, model: str, fields: Iterable[str] | None, keys: dict[str, Any]
+                     ) -> tuple[str, str, Dataset, list[str]]:
+    """The SOP class, level, identifier and column order of a query."""
+    sop_class = FIND_SOP_CLASSES.get(str(model).lower())
+    if sop_class is None:
+        raise DicomValueError(f"model must be one of {sorted(FIND_SOP_CLASSES)}, not {model!r}")
+    level = str(level).upper()
+    if level not in _UNIQUE_KEYS:
+        raise DicomValueError(f"level must be one of {sorted(_UNIQUE_KEYS)}, not {level!r}")
+    if level == "PATIENT" and sop_class != FIND_SOP_CLASSES["patient"]:
+        raise DicomValueError("the Study Root model has no PATIENT level: use model='patient'")
+    if isinstance(fields, str):
+        fields = [fields]
+    order = list(dict.fromkeys([*keys, _UNIQUE_KEYS[level], *(fields or ())]))
+    for kw in order:
+        if _dictionary.tag_for_keyword(kw) is None:
+            raise DicomValueError(f"{kw!r} is not a DICOM keyword")
+    ds = Dataset()
+    ds.QueryRetrieveLevel = level
+    for kw in order:
+        value = keys.get(kw)
+        setattr(ds, kw, None if value is None or value == "" else value)
+    return sop_class, level, ds, [kw for kw in order if kw not in _NOT_COLUMNS]
+
+
+def _plain(value: Any) -> Any:
+    """A decoded element value as plain Python: str, int, float, bytes, tuple or list."""
+    if value is None or isinstance(value, (bool, bytes)):
+        return value
+    if isinstance(value, str):
+        return str(value) if value != "" else None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, list) and value and all(isinstance(v, Dataset) for v in value):
+        return list(value)  # a sequence: its items stay data sets
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value) if value else None
+    return value
+
+
+def _frame(results: list[Dataset], columns: list[str]) -> Any:
+    """One row per identifier; the requested columns first, then any other returned keyword."""
+    import pandas as pd
+
+    extra: dict[int, str] = {}
+    for ds in results:
+        for elem in ds:
+            kw = elem.keyword
+            if kw and kw not in _NOT_COLUMNS and kw not in columns:
+                extra.setdefault(int(elem.tag), kw)
+    columns = columns + [extra[t] for t in sorted(extra)]
+    rows = []
+    for ds in results:
+        row = {}
+        for kw in columns:
+            row[kw] = _plain(ds[kw].value) if kw in ds else None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
 # --- the association --------------------------------------------------------------------------
 
 class Association:
@@ -339,6 +432,7 @@ class Association:
         self._message_id = 0
         self._lock: asyncio.Lock | None = None
         self._released = False
+        self._find: _FindState | None = None
 
     def __repr__(self) -> str:
         state = "established" if self.is_established else "ended"
@@ -526,6 +620,197 @@ class Association:
                      rsp.error_comment or "")
         return rsp.status
 
+    # --- C-FIND and C-CANCEL -----------------------------------------------------------------
+
+    async def find(self, level: str, model: str = "study", *, fields: Iterable[str] | None = None,
+                   **keys: Any) -> Any:
+        """C-FIND (Query/Retrieve, Patient or Study Root): the matches as a DataFrame.
+
+        Parameters
+        ----------
+        level
+            The query level: ``"PATIENT"`` (Patient Root only), ``"STUDY"``, ``"SERIES"``
+            or ``"IMAGE"`` (any case).
+        model
+            The information model: ``"study"`` (Study Root) or ``"patient"`` (Patient Root).
+        fields
+            Keywords of attributes to return (sent empty: universal matching).
+        **keys
+            Matching keys by keyword, values as DICOM matching strings (``PatientName="DOE*"``,
+            ``StudyDate="20240101-"``); ``None`` or ``""`` asks for the attribute. The
+            level's unique key (``StudyInstanceUID`` at STUDY level, ...) is always asked for.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per match, columns named by keyword: the keys, the level's unique key
+            and the fields in that order, then any other attribute the peer returned (in
+            tag order; QueryRetrieveLevel and SpecificCharacterSet left out). Values are
+            plain Python: ``str`` for text, ``int``/``float`` for numbers, ``tuple`` for
+            several values, ``None`` for none. No match gives an empty DataFrame with
+            those columns. A find cancelled with :meth:`cancel` gives the matches so far.
+
+        Raises
+        ------
+        DimseError
+            The peer answered with a failure status (the error's ``status``).
+        NetworkError
+            The FIND SOP class of ``model`` was not accepted, or no response came.
+        DicomValueError
+            An unknown level, model or keyword.
+
+        Examples
+        --------
+        >>> import asyncio, pacsnb.net as net
+        >>> from pacsnb.dicom import Dataset
+        >>> def on_find(request):
+        ...     ds = Dataset()
+        ...     ds.PatientName, ds.StudyInstanceUID, ds.NumberOfStudyRelatedInstances = "DOE^J", "1.2.3", 12
+        ...     yield ds
+        >>> async def demo():
+        ...     async with net.Server({"C-FIND": on_find}, port=0, ae_title="QR") as server:
+        ...         async with net.connect("127.0.0.1", server.port, called_ae="QR") as assoc:
+        ...             return await assoc.find("STUDY", PatientName="DOE*",
+        ...                                     fields=["NumberOfStudyRelatedInstances"])
+        >>> asyncio.run(demo())
+          PatientName StudyInstanceUID  NumberOfStudyRelatedInstances
+        0       DOE^J            1.2.3                             12
+        """
+        sop_class, level, identifier, columns = _find_identifier(level, model, fields, keys)
+        results = await bridge(self._find_all(sop_class, level, identifier))
+        return _frame(results, columns)
+
+    async def find_iter(self, level: str, model: str = "study", *, fields: Iterable[str] | None = None,
+                        **keys: Any):
+        """C-FIND as an async iterator of the matching identifiers (data sets), as they come.
+
+        The arguments and errors are those of :meth:`find`. Leaving the ``async for``
+        early sends a C-CANCEL and reads the remaining responses up to the final one, so
+        the association stays usable. That happens when the iterator is closed: at once
+        with ``contextlib.aclosing``, otherwise when it is garbage-collected (other
+        operations on the association wait for it meanwhile).
+
+        Examples
+        --------
+        >>> import asyncio, contextlib, pacsnb.net as net
+        >>> from pacsnb.dicom import Dataset
+        >>> def on_find(request):
+        ...     for i in range(100):
+        ...         ds = Dataset()
+        ...         ds.PatientID = f"P{i}"
+        ...         yield ds
+        >>> async def demo():
+        ...     async with net.Server({"C-FIND": on_find, "C-ECHO": lambda r: 0}, port=0,
+        ...                           ae_title="QR") as server:
+        ...         async with net.connect("127.0.0.1", server.port, called_ae="QR") as assoc:
+        ...             got = []
+        ...             async with contextlib.aclosing(assoc.find_iter("PATIENT", "patient")) as matches:
+        ...                 async for ds in matches:
+        ...                     got.append(ds.PatientID)
+        ...                     if len(got) == 2:
+        ...                         break
+        ...             return got, await assoc.echo()
+        >>> asyncio.run(demo())
+        (['P0', 'P1'], 0)
+        """
+        sop_class, level, identifier, _ = _find_identifier(level, model, fields, keys)
+        state = await bridge(self._find_begin(sop_class, level, identifier))
+        try:
+            while True:
+                ds = await bridge(self._find_next(state))
+                if ds is None:
+                    return
+                yield ds
+        finally:
+            await bridge(self._find_end(state))
+
+    async def cancel(self) -> bool:
+        """C-CANCEL the running C-FIND; whether there was one to cancel.
+
+        The find ends when the peer's final response (cancel, FE00) comes: :meth:`find`
+        then returns the matches so far, :meth:`find_iter` stops.
+        """
+        return await bridge(self._cancel())
+
+    async def _cancel(self) -> bool:
+        state = self._find
+        if state is None or state.done or state.cancel_sent or not self.is_established:
+            return False
+        state.cancel_sent = True
+        await self._conn.send_message(state.context.context_id,
+                                      CCancelRQ(message_id_being_responded_to=state.message_id))
+        return True
+
+    async def _find_all(self, sop_class: str, level: str, identifier: Dataset) -> list[Dataset]:
+        state = await self._find_begin(sop_class, level, identifier)
+        results = []
+        try:
+            while (ds := await self._find_next(state)) is not None:
+                results.append(ds)
+        finally:
+            await self._find_end(state)
+        return results
+
+    async def _find_begin(self, sop_class: str, level: str, identifier: Dataset) -> _FindState:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        await self._lock.acquire()
+        try:
+            self._check()
+            ctx = next((c for c in self.accepted_contexts if c.abstract_syntax == sop_class), None)
+            if ctx is None:
+                model = next(m for m, u in FIND_SOP_CLASSES.items() if u == sop_class)
+                raise NetworkError(f"{self.where} did not accept the {model.title()} Root FIND SOP Class "
+                                   f"({sop_class}); propose it in connect(contexts=...)")
+            state = _FindState(ctx, self._next_id(), f"C-FIND at {level} level")
+            await self._conn.send_message(ctx.context_id, CFindRQ(message_id=state.message_id,
+                                                                  affected_sop_class_uid=sop_class),
+                                          encode_dataset(identifier, ctx.transfer_syntax))
+        except BaseException:
+            self._lock.release()
+            raise
+        self._find = state
+        return state
+
+    async def _find_next(self, state: _FindState) -> Dataset | None:
+        """The next match, or ``None`` once the final response came."""
+        if state.done:
+            return None
+        msg = await self._response(state.message_id, "C-FIND")
+        rsp = msg.command
+        category = status_category(rsp.status)
+        if category is StatusCategory.PENDING:
+            if msg.data is None:
+                log.warning("%s: pending C-FIND response without identifier ignored", self.where)
+                return await self._find_next(state)
+            data = msg.data if isinstance(msg.data, bytes) else bytes(msg.data)
+            return _read_bytes(data, transfer_syntax=state.context.transfer_syntax)
+        state.done = True
+        if category is StatusCategory.CANCEL:
+            if not state.cancel_sent:
+                log.warning("%s: %s cancelled by the peer", self.where, state.what)
+            return None
+        if category is StatusCategory.WARNING:
+            log.warning("%s: %s ended with status 0x%04X %s", self.where, state.what, rsp.status,
+                        rsp.error_comment or "")
+        elif category is not StatusCategory.SUCCESS:
+            comment = f": {rsp.error_comment}" if rsp.error_comment else ""
+            raise DimseError(f"{state.what} on {self.where} failed{comment}", rsp.status)
+        return None
+
+    async def _find_end(self, state: _FindState) -> None:
+        """Cancel the find if it is still running, read up to its final response, unlock."""
+        try:
+            if not state.done and self.is_established:
+                await self._cancel()
+                while await self._find_next(state) is not None:
+                    pass
+        finally:
+            state.done = True
+            if self._find is state:
+                self._find = None
+            self._lock.release()
+
     # --- release and abort ------------------------------------------------------------------
 
     async def release(self) -> None:
@@ -654,7 +939,8 @@ def connect(host: str, port: int, *, ae_title: str = DEFAULT_AE_TITLE, called_ae
     called_ae
         The peer's AE title.
     contexts
-        What to propose: ``None`` for Verification plus the common storage SOP classes
+        What to propose: ``None`` for Verification, the Patient and Study Root FIND SOP
+        classes (:data:`FIND_SOP_CLASSES`) and the common storage SOP classes
         (:data:`DEFAULT_STORAGE_SOP_CLASSES`) in the native transfer syntaxes; otherwise
         anything :func:`contexts_for` takes (SOP class UIDs, ``(sop_class, transfer_syntax)``
         pairs, data sets, files, folders), or ready :class:`~pacsnb.net.PresentationContextRQ`

@@ -154,6 +154,30 @@ class SyncAssociation:
         """C-STORE; the statuses (see :meth:`Association.store`)."""
         return run_sync(self.association.store(items, **kwargs))
 
+    def find(self, level: str, model: str = "study", *, fields: Iterable[str] | None = None,
+             **keys: Any) -> Any:
+        """C-FIND; the matches as a ``pandas.DataFrame`` (see :meth:`Association.find`).
+
+        Examples
+        --------
+        >>> from pacsnb.net import Server, sync
+        >>> from pacsnb.dicom import Dataset
+        >>> def on_find(request):
+        ...     for pid in ("P1", "P2"):
+        ...         ds = Dataset()
+        ...         ds.PatientID, ds.PatientName = pid, "DOE^J"
+        ...         yield ds
+        >>> server = sync.start(Server({"C-FIND": on_find}, port=0, ae_title="QR"))
+        >>> with sync.connect("127.0.0.1", server.port, called_ae="QR") as assoc:
+        ...     df = assoc.find("PATIENT", "patient", PatientName="DOE*")
+        >>> sync.stop(server)
+        >>> df
+          PatientName PatientID
+        0       DOE^J        P1
+        1       DOE^J        P2
+        """
+        return run_sync(self.association.find(level, model, fields=fields, **keys))
+
     def release(self) -> None:
         """A-RELEASE."""
         run_sync(self.association.release())
