@@ -56,6 +56,7 @@ import numpy as np
 
 from pacsnb.codecs import _jpeg_kernels as K
 from pacsnb.codecs.rle import FrameParams
+from pacsnb.codecs._common import codestream_array
 from pacsnb.errors import CodecError
 
 __all__ = ["JPEG_LOSSLESS_P14", "JPEG_LOSSLESS_SV1", "JpegHeader", "decode_frame", "encode_frame",
@@ -128,20 +129,6 @@ class JpegHeader:
 
 def _where(frame: int | None) -> str:
     return "JPEG Lossless frame" + ("" if frame is None else f" {frame}")
-
-
-def _as_bytes(data: Any, frame: int | None) -> np.ndarray:
-    if isinstance(data, np.ndarray):
-        if data.dtype != np.uint8:
-            data = np.ascontiguousarray(data).view(np.uint8)
-        return np.ascontiguousarray(data).reshape(-1)
-    try:
-        mv = memoryview(data)
-    except TypeError:
-        raise CodecError(f"{_where(frame)}: the codestream must be bytes-like, not {type(data).__name__}") from None
-    if mv.ndim != 1 or mv.itemsize != 1:
-        mv = mv.cast("B")
-    return np.frombuffer(mv, dtype=np.uint8)
 
 
 class _Frame:
@@ -384,7 +371,7 @@ def read_header(data: Any, *, frame: int | None = None) -> JpegHeader:
     >>> h.precision, h.rows, h.columns, h.predictors
     (8, 3, 5, (1,))
     """
-    return _parse(_as_bytes(data, frame), frame)
+    return _parse(codestream_array(data, _where(frame)), frame)
 
 
 def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out: np.ndarray | None = None,
@@ -428,7 +415,7 @@ def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out
     >>> decode_frame(data)[1, 3]   # parameters from the frame header
     array([21, 22, 23], dtype=uint8)
     """
-    src = _as_bytes(data, frame)
+    src = codestream_array(data, _where(frame))
     if params is None and not kwargs:
         h = _parse(src, frame)
         params = FrameParams(rows=h.rows, columns=h.columns, samples=h.components,
@@ -535,7 +522,7 @@ def _encode_values(arr: Any, p: FrameParams, frame: int | None) -> np.ndarray:
                 raise CodecError(f"{_where(frame)}: the array's shape {a.shape} does not match the frame's "
                                  f"{p.shape}")
         return np.ascontiguousarray(a).reshape(-1)
-    src = _as_bytes(arr, frame)
+    src = codestream_array(arr, _where(frame))
     if len(src) < p.frame_bytes:
         raise CodecError(f"{_where(frame)}: {len(src)} bytes of pixel data, but Rows x Columns x Samples x "
                          f"Bits Allocated / 8 = {p.frame_bytes}")

@@ -46,6 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from pacsnb.codecs import _kernels as K
+from pacsnb.codecs._common import codestream_array
 from pacsnb.errors import CodecError
 
 __all__ = ["FrameParams", "decode_frame", "encode_frame", "parse_header", "RLE_LOSSLESS", "MAX_SEGMENTS"]
@@ -191,20 +192,6 @@ def _check_params(p: FrameParams, frame: int | None) -> None:
         raise CodecError(f"{_where(frame)}: Planar Configuration is {p.planar_configuration}; it must be 0 or 1")
 
 
-def _as_bytes(data: Any, frame: int | None) -> np.ndarray:
-    if isinstance(data, np.ndarray):
-        if data.dtype != np.uint8:
-            data = np.ascontiguousarray(data).view(np.uint8)
-        return np.ascontiguousarray(data).reshape(-1)
-    try:
-        mv = memoryview(data)
-    except TypeError:
-        raise CodecError(f"{_where(frame)}: the codestream must be bytes-like, not {type(data).__name__}") from None
-    if mv.ndim != 1 or mv.itemsize != 1:
-        mv = mv.cast("B")
-    return np.frombuffer(mv, dtype=np.uint8)
-
-
 def parse_header(data: Any, *, frame: int | None = None) -> list[int]:
     """The segment offsets of an RLE frame's header, checked against the frame's length.
 
@@ -225,7 +212,7 @@ def parse_header(data: Any, *, frame: int | None = None) -> list[int]:
     >>> parse_header(hdr + bytes(52) + bytes(10))
     [64, 70]
     """
-    src = _as_bytes(data, frame)
+    src = codestream_array(data, _where(frame))
     return _parse(src, frame)
 
 
@@ -307,7 +294,7 @@ def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out
     _check_params(p, frame)
     if segment_order not in (">", "<"):
         raise ValueError(f"segment_order must be '>' or '<', not {segment_order!r}")
-    src = _as_bytes(data, frame)
+    src = codestream_array(data, _where(frame))
     bps = p.bits_allocated >> 3
     nseg = p.samples * bps
     shape = p.shape
@@ -361,7 +348,7 @@ def _encode_values(arr: Any, p: FrameParams, frame: int | None) -> tuple[np.ndar
         return a.reshape(-1).view(unsigned), planar
     # bytes-like (or a uint8 array for multi-byte samples): native little endian frame bytes,
     # laid out as Planar Configuration says
-    src = _as_bytes(arr, frame)
+    src = codestream_array(arr, _where(frame))
     if len(src) < p.frame_bytes:
         raise CodecError(f"{_where(frame)}: {len(src)} bytes of pixel data, but Rows x Columns x Samples x "
                          f"Bits Allocated / 8 = {p.frame_bytes}")
