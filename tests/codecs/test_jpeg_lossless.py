@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pacsnb
+from codec_helpers import image_ds
 from pacsnb.codecs import FrameParams, can_decode, can_encode, get_codec, jpeg_lossless as jl
-from pacsnb.dicom import Dataset, generate_uid
+from pacsnb.dicom import Dataset
 from pacsnb.errors import CodecError
 from pacsnb.io.encaps import set_encapsulated_pixel_data
 from pacsnb.pixels import pixel_array
@@ -84,24 +85,7 @@ def _run(*cmd: str) -> None:
 
 def _image_ds(arr: np.ndarray, bits_allocated: int, bits_stored: int, signed: bool, frames: int) -> Dataset:
     """A Secondary Capture data set (no pixel data yet) for ``arr`` (frames first)."""
-    ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "OT"
-    ds.PatientName = "JPEG^TEST"
-    ds.PatientID = "JPEG"
-    ds.Rows, ds.Columns = arr.shape[1], arr.shape[2]
-    samples = arr.shape[3] if arr.ndim == 4 else 1
-    ds.SamplesPerPixel = samples
-    ds.PhotometricInterpretation = "RGB" if samples == 3 else "MONOCHROME2"
-    if samples > 1:
-        ds.PlanarConfiguration = 0
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits_allocated, bits_stored, bits_stored - 1
-    ds.PixelRepresentation = int(signed)
-    ds.NumberOfFrames = frames
-    return ds
+    return image_ds(arr, bits_allocated, bits_stored, signed, frames, name="JPEG^TEST")
 
 
 def _random_frames(rng, frames, rows, cols, samples, bits, signed, smooth=True):

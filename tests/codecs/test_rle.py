@@ -36,10 +36,11 @@ from hypothesis import strategies as st
 from pydicom.pixels.decoders import RLELosslessDecoder
 
 import pacsnb
+from codec_helpers import image_ds
 import pacsnb.codecs as codecs
 from pacsnb.codecs import FrameParams, can_decode, can_encode, get_codec, rle
 from pacsnb.codecs.registry import Codec, register_codec
-from pacsnb.dicom import Dataset, generate_uid
+from pacsnb.dicom import Dataset
 from pacsnb.errors import CodecError
 from pacsnb.io.encaps import get_frame, number_of_frames, set_encapsulated_pixel_data
 from pacsnb.pixels import pixel_array
@@ -123,25 +124,8 @@ def _segments(data: bytes) -> list[bytes]:
 
 
 def _image_ds(arr: np.ndarray, bits: int, signed: bool, frames: int) -> Dataset:
-    """A Secondary Capture data set (no pixel data yet) for ``arr`` (frames first)."""
-    ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "OT"
-    ds.PatientName = "RLE^TEST"
-    ds.PatientID = "RLE"
-    ds.Rows, ds.Columns = arr.shape[1], arr.shape[2]
-    samples = arr.shape[3] if arr.ndim == 4 else 1
-    ds.SamplesPerPixel = samples
-    ds.PhotometricInterpretation = "RGB" if samples == 3 else "MONOCHROME2"
-    if samples > 1:
-        ds.PlanarConfiguration = 0
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
-    ds.PixelRepresentation = int(signed)
-    ds.NumberOfFrames = frames
-    return ds
+    """A Secondary Capture data set (no pixel data yet) for ``arr``: all bits stored."""
+    return image_ds(arr, bits, bits, signed, frames, name="RLE^TEST")
 
 
 def _rle_ds(arr: np.ndarray, bits: int, signed: bool = False) -> Dataset:
