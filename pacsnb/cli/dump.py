@@ -90,8 +90,14 @@ def iter_files(paths: list[str], recursive: bool) -> Iterator[str]:
             yield p
 
 
-def _with_path(exc: Exception, path: str) -> str:
-    """The error message, naming the file once."""
+def with_path(exc: Exception, path: str) -> str:
+    """The error message, naming the file once (for ``E:`` lines of the subcommands).
+
+    Examples
+    --------
+    >>> with_path(OSError("disk full"), "a.dcm"), with_path(OSError("a.dcm: gone"), "a.dcm")
+    ('a.dcm: disk full', 'a.dcm: gone')
+    """
     msg = str(exc)
     return msg if path in msg else f"{path}: {msg}"
 
@@ -133,7 +139,7 @@ def run_dump(args: argparse.Namespace) -> int:
         try:
             ds = read(path, stop_before_pixels=args.no_pixels)
         except (PacsnbError, OSError) as exc:
-            print(f"E: {_with_path(exc, path)}", file=sys.stderr)
+            print(f"E: {with_path(exc, path)}", file=sys.stderr)
             status = 1
             continue
         if len(files) > 1:
@@ -197,7 +203,7 @@ def run_info(args: argparse.Namespace) -> int:
         try:
             ds = read(path, stop_before_pixels=True)
         except (PacsnbError, OSError) as exc:
-            print(f"E: {_with_path(exc, path)}", file=sys.stderr)
+            print(f"E: {with_path(exc, path)}", file=sys.stderr)
             status = 1
             continue
         ts = ds.read_transfer_syntax

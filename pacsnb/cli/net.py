@@ -26,7 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
-from pacsnb.cli.dump import iter_files
+from pacsnb.cli.dump import iter_files, with_path
 from pacsnb.errors import PacsnbError
 from pacsnb.net import Server, sync
 from pacsnb.net.dimse import Status, StatusCategory, status_category
@@ -224,8 +224,7 @@ def run_store(args: argparse.Namespace) -> int:
         try:
             contexts_for([path], include_verification=False)  # reads the File Meta Information only
         except (PacsnbError, OSError) as exc:
-            msg = str(exc)
-            _err(msg if path in msg else f"{path}: {msg}")
+            _err(with_path(exc, path))
             bad += 1
             continue
         files.append(path)
