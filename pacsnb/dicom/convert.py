@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterable, Sequence as _Seq
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -628,6 +628,3 @@ def iter_values(value) -> Iterable:
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return value
     return (value,)
-
-
-_ = _Seq  # re-exported name kept for typing users

@@ -21,11 +21,10 @@ Examples
 """
 from __future__ import annotations
 
-import copy as _copy
 import html
 import weakref
 import logging
-from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -1507,6 +1506,3 @@ def _html_table(ds: Dataset, depth: int) -> str:
                     f"<td style='text-align:left'>{val}</td></tr>")
     head = "<tr><th>Tag</th><th>VR</th><th>Keyword</th><th>Value</th></tr>"
     return f"<table class='pacsnb-dataset'>{head}{''.join(rows)}</table>"
-
-
-_ = (MutableSequence, _copy)

@@ -24,7 +24,6 @@ import os
 import stat
 import zlib
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, BinaryIO, Union
 
 import numpy as np
@@ -32,7 +31,7 @@ import numpy as np
 from pacsnb.dicom import dictionary as _dict
 from pacsnb.dicom.dataset import DataElement, Dataset, Sequence, lazy_element
 from pacsnb.dicom.vr import CHARSET_VRS
-from pacsnb.dicom.tag import PIXEL_DATA, TagLike, as_tag, tag_str
+from pacsnb.dicom.tag import PIXEL_DATA, TagLike, as_tag
 from pacsnb.dicom.uid import UID
 from pacsnb.errors import InvalidDicomError
 from pacsnb.io import _kernels as K
@@ -746,6 +745,3 @@ def _inflate(arr: np.ndarray, pos: int, end: int, path: str | None):
         raise InvalidDicomError(f"deflated data set is corrupt ({exc})", path=path, offset=pos) from None
     view = memoryview(out)  # no second copy: values are views of the inflated bytes
     return view, np.frombuffer(view, np.uint8), len(out)
-
-
-_ = (Path, tag_str)

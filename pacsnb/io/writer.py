@@ -16,7 +16,6 @@ Examples
 """
 from __future__ import annotations
 
-import io
 import os
 import struct
 import sys
@@ -413,6 +412,3 @@ def write(ds: Dataset, target: Union[str, os.PathLike, BinaryIO], transfer_synta
         except OSError:
             pass
         raise
-
-
-_ = io
