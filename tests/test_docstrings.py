@@ -1,8 +1,8 @@
 """The documentation rule, as a test: "Public functions have numpydoc docstrings with a
 runnable example."
 
-Every public function and class of the public API (the names in ``__all__`` of the
-packages and modules below) must have a docstring with an ``Examples`` section holding
+Every public function and class of the public API (the names in ``__all__`` of every
+public module, found by walking the package) must have a docstring with an ``Examples`` section holding
 at least one ``>>>`` line; every public method and property of the classes of that API
 (the core data model classes included) must have a docstring. The examples themselves
 run as doctests (``pytest --doctest-modules pacsnb``).
@@ -20,23 +20,23 @@ import pytest
 
 from pacsnb.dicom import DataElement, Dataset, PrivateBlock, Sequence, Tag, UID
 
-#: Packages whose ``__all__`` is the public API.
-PACKAGES = ["pacsnb", "pacsnb.dicom", "pacsnb.io", "pacsnb.errors", "pacsnb.samples", "pacsnb.pixels",
-            "pacsnb.codecs", "pacsnb.net"]
+def _public_modules() -> list[str]:
+    """Every module of pacsnb whose dotted name has no part starting with ``_`` (kernels,
+    generated data and other private modules are left out). Found by walking the package,
+    so a new module is checked without being listed here."""
+    import pkgutil
 
-#: Modules of those packages whose ``__all__`` is public too.
-MODULES = [
-    "pacsnb.dicom.charset", "pacsnb.dicom.convert", "pacsnb.dicom.dataset", "pacsnb.dicom.dictionary",
-    "pacsnb.dicom.tag", "pacsnb.dicom.uid", "pacsnb.dicom.values", "pacsnb.dicom.vr",
-    "pacsnb.io.encaps", "pacsnb.io.reader", "pacsnb.io.writer",
-    "pacsnb.pixels.array", "pacsnb.pixels.transforms", "pacsnb.pixels.transcode",
-    "pacsnb.codecs.registry", "pacsnb.codecs.rle", "pacsnb.codecs.jpeg_lossless",
-    "pacsnb.net.pdu", "pacsnb.net.items", "pacsnb.net.statemachine", "pacsnb.net.negotiation",
-    "pacsnb.net.dimse", "pacsnb.net.scu", "pacsnb.net.scp", "pacsnb.net.sync", "pacsnb.net.loop",
-    "pacsnb.samples.cohort", "pacsnb.samples.cr", "pacsnb.samples.ct", "pacsnb.samples.identity",
-    "pacsnb.samples.mr", "pacsnb.samples.phantom", "pacsnb.samples.us",
-    "pacsnb.demo", "pacsnb.cli", "pacsnb.cli.net",
-]
+    import pacsnb
+
+    names = ["pacsnb"]
+    for info in pkgutil.walk_packages(pacsnb.__path__, "pacsnb."):
+        if not any(part.startswith("_") for part in info.name.split(".")[1:]):
+            names.append(info.name)
+    return sorted(names)
+
+
+#: The modules (and packages) whose ``__all__`` is the public API: every public module.
+MODULES = _public_modules()
 
 #: Classes whose public methods and properties must all have a docstring, besides every
 #: class found in the ``__all__`` lists above.
@@ -55,7 +55,7 @@ def _public_api() -> dict[str, object]:
     (each object once, under the first name found)."""
     found: dict[str, object] = {}
     seen: set[int] = set()
-    for modname in PACKAGES + MODULES:
+    for modname in MODULES:
         mod = importlib.import_module(modname)
         names = getattr(mod, "__all__", None)
         assert names is not None, f"{modname} has no __all__"

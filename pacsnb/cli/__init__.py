@@ -33,15 +33,22 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.paths, args.no_pixels, args.func.__name__
     ('dump', ['ct.dcm'], True, 'run_dump')
     """
-    from pacsnb.cli import conv as _conv, dump as _dump, net as _net
+    import importlib
+    import pkgutil
+
+    import pacsnb.cli
 
     p = argparse.ArgumentParser(prog="pacsnb", description="pacsnb: a PACS in a notebook, and its command-line tools")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    _dump.add_parsers(sub)
-    _net.add_parsers(sub)
-    _conv.add_parsers(sub)
+    # every module of this package that has ``add_parsers(sub)`` adds its subcommands: a new
+    # command is a new module, nothing to register here
+    for info in sorted(pkgutil.iter_modules(pacsnb.cli.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"pacsnb.cli.{info.name}")
+            if hasattr(module, "add_parsers"):
+                module.add_parsers(sub)
     return p
 
 

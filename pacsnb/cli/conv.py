@@ -9,6 +9,8 @@ from pacsnb.errors import PacsnbError
 from pacsnb.io import read, write
 from pacsnb.pixels import transcode
 
+__all__ = ["add_parsers", "target_syntax", "run_conv", "SHORTCUTS"]
+
 #: Transfer syntax UIDs of the shortcut options.
 SHORTCUTS = {
     "implicit": "1.2.840.10008.1.2",

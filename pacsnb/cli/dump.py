@@ -11,6 +11,8 @@ from pacsnb.dicom.tag import as_tag
 from pacsnb.errors import PacsnbError
 from pacsnb.io import read
 
+__all__ = ["add_parsers", "iter_files", "with_path", "run_dump", "run_info"]
+
 
 def add_parsers(sub) -> None:
     """Add the ``dump`` and ``info`` subcommands to an ``argparse`` subparsers object.
