@@ -30,6 +30,10 @@ from pacsnb.codecs.registry import (Codec, can_decode, can_encode, get_codec, mi
 from pacsnb.codecs import jpeg_lossless as _jl
 for _uid, _enc in ((_jl.JPEG_LOSSLESS_P14, _jl.encode_frame), (_jl.JPEG_LOSSLESS_SV1, _jl.encode_frame_sv1)):
     register_codec(Codec(_uid, decoder=_jl.decode_frame, encoder=_enc, source="pacsnb.codecs.jpeg_lossless (numba)"))
+from pacsnb.codecs import jpeg2000 as _j2k
+if _j2k.available():  # the optional extra pacsnb[jpeg2000]; without it get_codec names the extra
+    for _uid in _j2k.JPEG2000_SYNTAXES:
+        register_codec(Codec(_uid, decoder=_j2k.decode_frame, source="imagecodecs (pacsnb[jpeg2000])"))
 
 __all__ = ["Codec", "FrameParams", "get_codec", "can_decode", "can_encode", "register_codec",
            "registered_codecs", "missing_codec_hint", "RLE_LOSSLESS"]

@@ -560,7 +560,13 @@ def invert_monochrome1(arr: Any, ds_or_params: ParamsLike = None, *,
 # ---------------------------------------------------------------------------------------
 # colour spaces
 
-_SPACES = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
+_SPACES = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_422", "YBR_PARTIAL_420")
+_PARTIAL = ("YBR_PARTIAL_422", "YBR_PARTIAL_420")
+# PS3.3 C.7.6.3.1.2, YBR_PARTIAL_422: for 8-bit samples Y = 0.2568 R + 0.5041 G + 0.0979 B + 16,
+# CB = -0.1482 R - 0.2910 G + 0.4392 B + 128, CR = 0.4392 R - 0.3678 G - 0.0714 B + 128
+# (Y in 16..235, chroma in 16..240); offsets scale with the sample size
+_PARTIAL_M = np.array([[0.2568, 0.5041, 0.0979], [-0.1482, -0.2910, 0.4392], [0.4392, -0.3678, -0.0714]])
+_PARTIAL_INV = np.linalg.inv(_PARTIAL_M)
 
 
 def _space(v: Any, role: str) -> str:
@@ -573,7 +579,8 @@ def _space(v: Any, role: str) -> str:
 
 
 def convert_color_space(arr: Any, current: Any, desired: str, *, bits: int | None = None) -> np.ndarray:
-    """Convert ``(..., 3)`` arrays between RGB and YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT.
+    """Convert ``(..., 3)`` arrays between RGB and YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT,
+    YBR_PARTIAL_422 and YBR_PARTIAL_420.
 
     The formulas are those of PS3.3 C.7.6.3.1.2. YBR_FULL and YBR_FULL_422 have unsigned
     chroma centred on ``2**(bits-1)``; rounding is to the nearest integer, clipped to
@@ -582,7 +589,9 @@ def convert_color_space(arr: Any, current: Any, desired: str, *, bits: int | Non
     the two pixels of each horizontal pair the mean of their chroma, so the result can be
     stored subsampled. YBR_ICT and YBR_RCT (JPEG 2000) have signed chroma centred on 0, so
     converting to them gives ``int16`` for 8-bit RGB and ``int32`` for 16-bit RGB; RCT is
-    exact both ways.
+    exact both ways. YBR_PARTIAL_422 and YBR_PARTIAL_420 (as JPEG and MPEG decoders give
+    them, full size) have limited-range luminance (16..235 for 8 bits) and chroma (16..240);
+    converting RGB to YBR_PARTIAL_420 is not offered (it only describes MPEG streams).
 
     Parameters
     ----------
@@ -616,6 +625,9 @@ def convert_color_space(arr: Any, current: Any, desired: str, *, bits: int | Non
     >>> rct = convert_color_space(rgb, "RGB", "YBR_RCT")
     >>> np.array_equal(convert_color_space(rct, "YBR_RCT", "RGB"), rgb)
     True
+    >>> convert_color_space(np.array([[16, 128, 128], [235, 128, 128]], np.uint8), "YBR_PARTIAL_422", "RGB")
+    array([[  0,   0,   0],
+           [255, 255, 255]], dtype=uint8)
     """
     a = _as_array(arr)
     cur, want = _space(current, "from"), _space(desired, "to")
@@ -643,7 +655,13 @@ def _to_rgb(a: np.ndarray, cur: str, bits: int, rgb_dtype: np.dtype) -> np.ndarr
     maxval = float((1 << bits) - 1)
     src = np.ascontiguousarray(a).reshape(-1, 3)
     out = np.empty(src.shape, rgb_dtype)
-    if cur in ("YBR_FULL", "YBR_FULL_422"):
+    if cur in _PARTIAL:
+        scale = float(1 << (bits - 8)) if bits >= 8 else 1.0 / (1 << (8 - bits))
+        ybr = src.astype(np.float64) - np.array([16.0, 128.0, 128.0]) * scale
+        rgb = ybr @ _PARTIAL_INV.T
+        np.clip(np.floor(rgb + 0.5), 0, maxval, out=rgb)
+        out[...] = rgb
+    elif cur in ("YBR_FULL", "YBR_FULL_422"):
         K.ybr_full_to_rgb(src, float(1 << (bits - 1)), maxval, out)
     elif cur == "YBR_ICT":
         K.ybr_ict_to_rgb(src, maxval, out)
@@ -659,6 +677,21 @@ def _to_rgb(a: np.ndarray, cur: str, bits: int, rgb_dtype: np.dtype) -> np.ndarr
 
 def _from_rgb(a: np.ndarray, want: str, bits: int, rgb_dtype: np.dtype) -> np.ndarray:
     src = np.ascontiguousarray(a).reshape(-1, 3)
+    if want == "YBR_PARTIAL_420":
+        raise TransformError("converting to YBR_PARTIAL_420 is not offered: PS3.3 uses it only for MPEG "
+                             "streams; convert to YBR_PARTIAL_422 or YBR_FULL instead")
+    if want == "YBR_PARTIAL_422":
+        if a.ndim < 2 or a.shape[-2] % 2:
+            raise TransformError(f"YBR_PARTIAL_422 needs an even number of columns; got shape {a.shape}")
+        scale = float(1 << (bits - 8)) if bits >= 8 else 1.0 / (1 << (8 - bits))
+        ybr = src.astype(np.float64) @ _PARTIAL_M.T + np.array([16.0, 128.0, 128.0]) * scale
+        ybr = ybr.reshape(a.shape)
+        pairs = ybr[..., 1:].reshape(*a.shape[:-2], a.shape[-2] // 2, 2, 2).mean(axis=-2, keepdims=True)
+        ybr[..., 1:] = np.broadcast_to(pairs, (*a.shape[:-2], a.shape[-2] // 2, 2, 2)).reshape(*a.shape[:-1], 2)
+        dt = a.dtype if a.dtype.kind in "uf" else rgb_dtype
+        if dt.kind == "f":
+            return ybr.astype(dt)
+        return np.clip(np.floor(ybr + 0.5), 0, (1 << bits) - 1).astype(dt)
     if want in ("YBR_FULL", "YBR_FULL_422"):
         dt = a.dtype if a.dtype.kind in "uf" else rgb_dtype
         out = np.empty(src.shape, dt)

@@ -701,9 +701,7 @@ def test_registry():
     assert can_decode(RLE + "\x00")  # as padded in a UI value
     assert codecs.RLE_LOSSLESS == RLE and get_codec(RLE) is CODEC
     assert RLE in codecs.registered_codecs()
-    for ts, match in [("1.2.840.10008.1.2.4.90", r"JPEG 2000 .*\(1\.2\.840\.10008\.1\.2\.4\.90\): no codec "
-                                                 r".*pacsnb\[jpeg2000\], using imagecodecs"),
-                      ("1.2.840.10008.1.2.4.201", r"planned as the optional extra pacsnb\[jpeg2000\]"),
+    for ts, match in [("1.2.840.10008.1.2.4.110", r"JPEG XL Lossless .*no codec for it yet"),
                       ("1.2.840.10008.1.2.4.50", "JPEG Baseline .*no codec for it yet"),
                       ("1.2.840.10008.1.2.1", "not a compressed syntax"),
                       ("1.2.3.4", "not a transfer syntax UID pacsnb knows")]:
@@ -730,8 +728,8 @@ def test_frame_params_from_pixel_format_and_dataset():
 
 def test_pixel_array_keeps_the_codec_error_for_other_syntaxes():
     ds = _image_ds(SMALL[None], 16, False, 1)
-    set_encapsulated_pixel_data(ds, [b"\xff\xd8\xff\xd9"], "1.2.840.10008.1.2.4.90")
-    with pytest.raises(CodecError, match=r"pixel-data issue.*extra pacsnb\[jpeg2000\], using imagecodecs"):
+    set_encapsulated_pixel_data(ds, [b"\xff\xd8\xff\xd9"], "1.2.840.10008.1.2.4.110")
+    with pytest.raises(CodecError, match=r"JPEG XL Lossless .*no codec for it yet"):
         pixel_array(ds)
 
 
