@@ -160,6 +160,13 @@ def test_encapsulated_raises_codec_error_naming_the_transfer_syntax(path: Path):
         # codec's own tests in tests/codecs compare every frame with pydicom)
         theirs = _pydicom_pixels(path)
         if isinstance(theirs, Exception):
+            if ts in pacsnb.codecs.jpeg2000.JPEG2000_SYNTAXES:
+                # pydicom has its JPEG 2000 plug-in (pylibjpeg-openjpeg, test extra) and still
+                # fails: an undecodable codestream (pydicom's framing test file), which must
+                # give our clean error too
+                with pytest.raises(CodecError, match="frame 0"):
+                    ds.pixel_array
+                return
             # pydicom needs a plug-in (gdcm, pylibjpeg) for this syntax: dcmtk is the oracle
             theirs = _dcmtk_decoded(path, ts)
         _assert_same(ds.pixel_array, theirs, path.name)
@@ -459,8 +466,8 @@ def test_encapsulated_in_memory_names_the_transfer_syntax():
     path = PYDICOM_DATA / "test_files" / "JPEG2000.dcm"
     ds = pacsnb.read(path)
     assert ds["PixelData"].is_undefined_length
-    with pytest.raises(CodecError, match=r"JPEG 2000 .*1\.2\.840\.10008\.1\.2\.4\.9"):
-        pixel_array(ds)
+    # decoded frame by frame from the in-memory fragments (the codec: pacsnb[jpeg2000])
+    assert pixel_array(ds).shape == (ds.Rows, ds.Columns)
 
 
 def test_ds_pixel_array_is_writable_and_the_function_can_be_zero_copy(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 import pacsnb
 from pacsnb.errors import CodecError
+from pacsnb.io.encaps import set_encapsulated_pixel_data
 from pacsnb.pixels import pixel_array, transcode
 from pacsnb.samples import make_ct_series, make_us_image
 
@@ -75,9 +76,14 @@ def test_errors_name_what_cannot_be_done(images):
         transcode(images["ct"], "1.2.840.10008.1.2.4.80")
     with pytest.raises(CodecError, match="not a transfer syntax"):
         transcode(images["ct"], "1.2.3.4")
+    with pytest.raises(CodecError, match="cannot encode JPEG 2000"):  # decode-only (pacsnb[jpeg2000])
+        transcode(images["ct"], "1.2.840.10008.1.2.4.90")
+    jxl = transcode(images["ct"], RLE)
+    set_encapsulated_pixel_data(jxl, [b"\xff\x0a"] * int(jxl.get("NumberOfFrames", 1) or 1), "1.2.840.10008.1.2.4.110")
+    with pytest.raises(CodecError, match="cannot decode JPEG XL"):
+        transcode(jxl, EXPLICIT)
     jpeg = pacsnb.read(TEST_FILES / "JPEG2000.dcm")
-    with pytest.raises(CodecError, match="cannot decode"):
-        transcode(jpeg, EXPLICIT)
+    assert np.array_equal(pixel_array(transcode(jpeg, EXPLICIT)), pixel_array(jpeg))
 
 
 @pytest.mark.parametrize("name", ["ct", "cine"])
