@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +102,36 @@ def _float(v: Any, name: str, src: ParamsLike) -> float:
 
 def _flat(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr).reshape(-1)
+
+
+#: Arrays of at least this many values are split across threads (the kernels release the GIL).
+PARALLEL_MIN = 1 << 20
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _run_split(kernel, src: np.ndarray, out: np.ndarray, *args) -> None:
+    """``kernel(src, *args, out)`` for an element-wise kernel over flat arrays, split into
+    one contiguous chunk per core when the array is large: each chunk is the same kernel
+    on a slice, so the result is identical, and first-touch page faults of a new ``out``
+    are shared out too."""
+    n = src.shape[0]
+    workers = _threads()
+    if n < PARALLEL_MIN or workers == 1:
+        kernel(src, *args, out)
+        return
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pacsnb-pixels")
+    step = -(-n // workers)
+    jobs = [_pool.submit(kernel, src[i:i + step], *args, out[i:i + step]) for i in range(0, n, step)]
+    for job in jobs:
+        job.result()
 
 
 def _out(out: np.ndarray | None, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -302,7 +335,7 @@ def apply_modality_lut(arr: Any, ds_or_params: ParamsLike = None, *, slope: floa
     if dt.kind != "f":
         raise TransformError(f"dtype must be a float type, got {dt}")
     res = _out(out, a.shape, dt)
-    K.rescale(_flat(a), s, b, res)
+    _run_split(K.rescale, _flat(a), res, s, b)
     return res.reshape(a.shape)
 
 
@@ -395,9 +428,9 @@ def apply_windowing(arr: Any, ds_or_params: ParamsLike = None, index: int = 0, *
         b = _get(ds_or_params, "RescaleIntercept")
         s = 1.0 if s is None else _float(s, "Rescale Slope (0028,1053)", ds_or_params)
         b = 0.0 if b is None else _float(b, "Rescale Intercept (0028,1052)", ds_or_params)
-        K.rescale_window(_flat(a), s, b, c, w, _FUNCTIONS[fn], float(ymin), float(ymax), res)
+        _run_split(K.rescale_window, _flat(a), res, s, b, c, w, _FUNCTIONS[fn], float(ymin), float(ymax))
     else:
-        K.window(_flat(a), c, w, _FUNCTIONS[fn], float(ymin), float(ymax), res)
+        _run_split(K.window, _flat(a), res, c, w, _FUNCTIONS[fn], float(ymin), float(ymax))
     return res.reshape(a.shape)
 
 
