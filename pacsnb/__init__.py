@@ -20,6 +20,8 @@ import pacsnb.pixels  # registers Dataset.pixel_array
 from pacsnb.pixels import pixel_array
 from pacsnb.pixels import transcode
 from pacsnb.net import Server, connect
+from pacsnb.deid import anonymize
 
 __all__ = ["__version__", "read", "read_bytes", "write", "Dataset", "DataElement", "Sequence", "Tag", "UID",
-           "generate_uid", "PacsnbError", "InvalidDicomError", "pixel_array", "transcode", "connect", "Server"]
+           "generate_uid", "PacsnbError", "InvalidDicomError", "pixel_array", "transcode", "connect", "Server",
+           "anonymize"]
