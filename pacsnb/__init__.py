@@ -21,7 +21,8 @@ from pacsnb.pixels import pixel_array
 from pacsnb.pixels import transcode
 from pacsnb.net import Server, connect
 from pacsnb.deid import anonymize
+from pacsnb.archive import Archive
 
 __all__ = ["__version__", "read", "read_bytes", "write", "Dataset", "DataElement", "Sequence", "Tag", "UID",
            "generate_uid", "PacsnbError", "InvalidDicomError", "pixel_array", "transcode", "connect", "Server",
-           "anonymize"]
+           "anonymize", "Archive"]

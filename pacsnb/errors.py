@@ -33,7 +33,12 @@ __all__ = [
     "FrameIndexError",
     "TransformError",
     "ArchiveError",
+    "DuplicateInstanceError",
+    "ArchiveFullError",
+    "InvalidInstanceError",
+    "InvalidQueryError",
     "DeidError",
+    "GeometryError",
 ]
 
 
@@ -374,5 +379,91 @@ class TransformError(PacsnbError, ValueError):
     Examples
     --------
     >>> issubclass(TransformError, ValueError)
+    True
+    """
+
+
+class GeometryError(PacsnbError, ValueError):
+    """The images given as one volume do not make one: several series, mixed orientations
+    or image sizes, slices at the same position, missing geometry attributes, or a
+    DataArray whose grid cannot be written back. Also a ``ValueError``.
+
+    The message lists what was found (series UIDs and counts, the groups of orientations
+    or sizes) and how to select one.
+
+    Examples
+    --------
+    >>> issubclass(GeometryError, ValueError)
+    True
+    """
+
+
+class DuplicateInstanceError(ArchiveError):
+    """An archive with ``duplicates="reject"`` already holds this SOP Instance UID.
+
+    Nothing was stored; the instance already in the archive is untouched. (The storage
+    service answers it with a failure status; ``duplicates="replace"`` or ``"keep"``
+    accept such instances instead.)
+
+    Parameters
+    ----------
+    message
+        What happened.
+    sop_instance_uid
+        The UID that arrived twice.
+
+    Examples
+    --------
+    >>> err = DuplicateInstanceError("1.2.3 is already in the archive", sop_instance_uid="1.2.3")
+    >>> isinstance(err, ArchiveError), err.sop_instance_uid
+    (True, '1.2.3')
+    """
+
+    def __init__(self, message: str, sop_instance_uid: str | None = None) -> None:
+        self.sop_instance_uid = sop_instance_uid
+        super().__init__(message)
+
+    def __reduce__(self):
+        """Pickle support that keeps ``sop_instance_uid``."""
+        return (DuplicateInstanceError, (str(self), self.sop_instance_uid))
+
+
+class ArchiveFullError(ArchiveError, OSError):
+    """The archive's disk is full (or over quota): nothing was stored.
+
+    Also an ``OSError``. The storage service answers it with status A700 (Out of
+    Resources). Free space, or move the archive to a larger disk.
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = ArchiveFullError("no space left on /archive while storing 1.2.3")
+    >>> isinstance(err, ArchiveError), isinstance(err, OSError)
+    (True, True)
+    """
+
+
+class InvalidInstanceError(ArchiveError, ValueError):
+    """An instance cannot be archived: a UID it needs is missing, or the data is not DICOM.
+
+    Also a ``ValueError``. Nothing was stored.
+
+    Examples
+    --------
+    >>> issubclass(InvalidInstanceError, ValueError)
+    True
+    """
+
+
+class InvalidQueryError(ArchiveError, ValueError):
+    """A query key or value cannot be matched (an unknown keyword, a date that is not one,
+    a key below the query level).
+
+    Also a ``ValueError``. The query/retrieve service answers it with a failure status
+    (A900 or C000) naming the key.
+
+    Examples
+    --------
+    >>> issubclass(InvalidQueryError, ValueError)
     True
     """
