@@ -1,4 +1,5 @@
-"""Codec benchmark: pacsnb's RLE Lossless and JPEG Lossless SV1 against the installed peers, in one run.
+"""Codec benchmark: pacsnb's RLE Lossless, JPEG Lossless SV1 and JPEG Baseline against the installed peers,
+in one run.
 
 Frames:
 
@@ -21,6 +22,18 @@ JPEG Lossless SV1 (``jpeg_ct``, the same CT frames, pacsnb's SV1 codestreams) ag
 - ``pylibjpeg-libjpeg``: ``libjpeg.decode`` called directly (decode only);
 - ``gdcm``: decoding through pydicom's ``"gdcm"`` decoding plug-in, encoding with
   ``gdcm.ImageChangeTransferSyntax`` to JPEG Lossless Process 14 SV1.
+
+JPEG Baseline (lossy, quality 90; ``baseline_ct8``: the CT frames shifted to 8 bits,
+``baseline_rgb``: the RGB frames coded as YCbCr 4:2:2) against ``pylibjpeg-libjpeg``
+(decode only), ``gdcm`` (decoding through pydicom's plug-in, encoding with
+``ImageChangeTransferSyntax``) and ``pillow`` (libjpeg-turbo); a decoder is checked within
+1 grey level of ours on our codestreams, an encoder by decoding its output with ours
+(PSNR above 30 dB).
+
+JPEG-LS Lossless (``jls_ct``, ``jls_rgb``: the CT and RGB frames, pacsnb's codestreams)
+against ``charls`` (CharLS 2 through imagecodecs, decode and encode), ``gdcm`` (CharLS 1
+inside; decoding through pydicom's plug-in, encoding with ``ImageChangeTransferSyntax``)
+and ``pylibjpeg-libjpeg`` (decode only); the ratio against gdcm alone is printed too.
 
 Figures are MB/s of decoded (native) pixel data, 1 MB = 10^6 bytes, for decoding (from
 pacsnb's codestreams, the same bytes for every decoder) and encoding. Before timing, every
@@ -210,6 +223,271 @@ def gdcm_jpeg(p: FrameParams):
 JPEG_IMPLEMENTATIONS = {OURS: ours_jpeg, "pylibjpeg-libjpeg": libjpeg_peer, "gdcm": gdcm_jpeg}
 
 
+# -- JPEG Baseline (lossy, 8-bit) ---------------------------------------------------------------
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+BASELINE_PEERS = ("pylibjpeg-libjpeg", "gdcm", "pillow")
+BASELINE_QUALITY = 90
+
+
+def _baseline_pi(p: FrameParams) -> str:
+    return "YBR_FULL_422" if p.samples == 3 else "MONOCHROME2"
+
+
+def ours_baseline(p: FrameParams) -> tuple[Callable, Callable]:
+    """pacsnb: RGB frames are converted to YCbCr and coded 4:2:2; decoding gives YCbCr."""
+    codec = get_codec(JPEG_BASELINE)
+    return ((lambda data: codec.decode_frame(data, p)),
+            (lambda arr: codec.encode_frame(arr, p, quality=BASELINE_QUALITY, photometric="RGB")))
+
+
+def libjpeg_baseline(p: FrameParams):
+    """pylibjpeg-libjpeg, decode only, no colour transform (YCbCr out, like ours)."""
+    try:
+        from libjpeg import decode
+    except ImportError:
+        return None
+    return (lambda data: decode(data)), None
+
+
+def gdcm_baseline(p: FrameParams):
+    """gdcm: decoding through pydicom's ``"gdcm"`` plug-in (no colour conversion asked),
+    encoding with ``gdcm.ImageChangeTransferSyntax`` to JPEG Baseline."""
+    try:
+        import gdcm
+        from pydicom.encaps import encapsulate
+        from pydicom.pixels.decoders import JPEGBaseline8BitDecoder
+    except ImportError:
+        return None
+    if "gdcm" not in JPEGBaseline8BitDecoder.available_plugins:
+        return None
+    kw = _pydicom_kwargs(p)
+    kw["photometric_interpretation"] = _baseline_pi(p)
+
+    def dec(data):
+        arr, _ = JPEGBaseline8BitDecoder.as_array(encapsulate([data]), decoding_plugin="gdcm", as_rgb=False, **kw)
+        return arr
+
+    def enc(arr):
+        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
+        image = writer.GetImage()
+        image.SetNumberOfDimensions(2)
+        image.SetDimensions((p.columns, p.rows, 1))
+        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
+        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
+        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
+        image.SetPixelFormat(gdcm.PixelFormat(p.samples, 8, 8, 7, 0))
+        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
+        elem.SetByteStringValue(arr.tobytes())
+        image.SetDataElement(elem)
+        conv = gdcm.ImageChangeTransferSyntax()
+        conv.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGBaselineProcess1))
+        conv.SetInput(image)
+        if not conv.Change():
+            raise RuntimeError("gdcm could not encode")
+        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
+        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
+        del writer
+        return data
+    return dec, enc
+
+
+def pillow_baseline(p: FrameParams):
+    """Pillow (libjpeg-turbo): decoding to YCbCr (``draft``), encoding RGB 4:2:2 at the same quality."""
+    try:
+        import io
+        from PIL import Image
+    except ImportError:
+        return None
+
+    def dec(data):
+        im = Image.open(io.BytesIO(data))
+        if p.samples == 3:
+            im.draft("YCbCr", im.size)
+        return np.asarray(im)
+
+    def enc(arr):
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "JPEG", quality=BASELINE_QUALITY, subsampling=1)
+        return buf.getvalue()
+    return dec, enc
+
+
+BASELINE_IMPLEMENTATIONS = {OURS: ours_baseline, "pylibjpeg-libjpeg": libjpeg_baseline, "gdcm": gdcm_baseline,
+                            "pillow": pillow_baseline}
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def bench_baseline_set(name: str, label: str, frames: list[np.ndarray], repeats: int, budget: float) -> dict:
+    """Like :func:`bench_set`, for a lossy codec: a decoder counts when it gives our decoder's
+    pixels within 1 grey level (from our codestreams), an encoder when our decoder reads its
+    output back with a PSNR above 30 dB against the original (compared in RGB for colour)."""
+    from pacsnb.pixels import convert_color_space
+    first = frames[0]
+    p = FrameParams(rows=first.shape[0], columns=first.shape[1], samples=first.shape[2] if first.ndim == 3 else 1,
+                    bits_allocated=8)
+    nbytes = sum(f.nbytes for f in frames)
+    impls = {k: make(p) for k, make in BASELINE_IMPLEMENTATIONS.items()}
+    our_dec, our_enc = impls[OURS]
+    t0 = time.perf_counter()
+    encoded = [our_enc(f) for f in frames]
+    first_call = time.perf_counter() - t0
+    decoded = [our_dec(e) for e in encoded]
+    ratio_in = nbytes / sum(len(e) for e in encoded)
+
+    def as_rgb(a):
+        return convert_color_space(a, "YBR_FULL", "RGB") if p.samples == 3 else a
+
+    psnr = min(_psnr(as_rgb(d), f) for d, f in zip(decoded, frames))
+    print(f"\n{label}: {len(frames)} frame(s) of {first.shape} {first.dtype}, {nbytes / 1e6:.1f} MB, quality "
+          f"{BASELINE_QUALITY}, compression {ratio_in:.2f}:1, PSNR {psnr:.1f} dB (pacsnb's codestreams)")
+    result: dict = {"frames": len(frames), "shape": list(first.shape), "bytes": nbytes, "compression": ratio_in,
+                    "psnr_db": psnr, "first_call_s": first_call}
+    for op in ("decode", "encode"):
+        fns: dict[str, Callable] = {}
+        status: dict[str, str] = {}
+        for k, impl in impls.items():
+            fn = None if impl is None else (impl[0] if op == "decode" else impl[1])
+            if fn is None:
+                status[k] = "not installed" if impl is None else f"no JPEG baseline {op}r"
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    if op == "decode":
+                        # within 1 grey level; for subsampled colour libjpeg's upsampling filter differs
+                        # from IJG's (and ours) at some edges, so there the mean difference must be < 0.5
+                        diffs = [np.abs(np.asarray(fn(e)).astype(int) - d) if np.asarray(fn(e)).shape == d.shape
+                                 else None for e, d in zip(encoded, decoded)]
+                        ok = all(x is not None and (int(x.max()) <= 1 or (p.samples == 3 and float(x.mean()) < 0.5))
+                                 for x in diffs)
+                    else:
+                        ok = all(_psnr(as_rgb(our_dec(fn(f))), f) > 30 for f in frames)
+                except Exception as exc:  # a peer that fails is reported, not timed
+                    status[k] = f"FAILED ({type(exc).__name__})"
+                    continue
+            if not ok:
+                status[k] = "WRONG OUTPUT (not timed)"
+                continue
+            fns[k] = fn
+        items = encoded if op == "decode" else frames
+        best = {k: float("inf") for k in fns}
+        spent = {k: 0.0 for k in fns}
+        order = list(fns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for r in range(repeats):
+                for k in (order if r % 2 == 0 else order[::-1]):
+                    if r and spent[k] > budget:
+                        continue
+                    t = _pass(fns[k], items)
+                    spent[k] += t
+                    best[k] = min(best[k], t)
+        mbs = {k: nbytes / best[k] / 1e6 for k in fns}
+        peers = {k: v for k, v in mbs.items() if k != OURS}
+        fastest = max(peers, key=peers.get) if peers else None
+        print(f"  {op}")
+        for k in (OURS,) + BASELINE_PEERS:
+            shown = f"{mbs[k]:8.0f} MB/s" if k in mbs else f"    {status.get(k, 'n/a')}"
+            print(f"    {k:<18}{shown}")
+        entry: dict = {"mb_per_s": mbs, "status": status, "fastest_peer": fastest}
+        if fastest is not None and OURS in mbs:
+            entry["ratio"] = mbs[OURS] / mbs[fastest]
+            print(f"    ratio          {entry['ratio']:.2f}x  (pacsnb / fastest peer, {fastest})")
+        else:
+            print("    ratio          n/a (no peer installed)")
+        result[op] = entry
+    return result
+
+
+# -- JPEG-LS lossless ------------------------------------------------------------------------------
+JPEG_LS = "1.2.840.10008.1.2.4.80"
+JLS_PEERS = ("charls", "gdcm", "pylibjpeg-libjpeg")
+
+
+def ours_jls(p: FrameParams) -> tuple[Callable, Callable]:
+    codec = get_codec(JPEG_LS)
+    return (lambda data: codec.decode_frame(data, p)), (lambda arr: codec.encode_frame(arr, p))
+
+
+def charls_jls(p: FrameParams):
+    """CharLS 2 through imagecodecs (``jpegls_decode`` / ``jpegls_encode``)."""
+    try:
+        import imagecodecs
+        if not imagecodecs.JPEGLS.available:
+            return None
+    except (ImportError, AttributeError):
+        return None
+    return (lambda data: imagecodecs.jpegls_decode(data)), (lambda arr: imagecodecs.jpegls_encode(arr))
+
+
+def gdcm_jls(p: FrameParams):
+    """gdcm (CharLS 1 inside): decoding through pydicom's ``"gdcm"`` plug-in, encoding with
+    ``gdcm.ImageChangeTransferSyntax`` to JPEG-LS Lossless."""
+    try:
+        import gdcm
+        from pydicom.encaps import encapsulate
+        from pydicom.pixels.decoders import JPEGLSLosslessDecoder
+    except ImportError:
+        return None
+    if "gdcm" not in JPEGLSLosslessDecoder.available_plugins:
+        return None
+    kw = _pydicom_kwargs(p)
+
+    def dec(data):
+        arr, _ = JPEGLSLosslessDecoder.as_array(encapsulate([data]), decoding_plugin="gdcm", **kw)
+        return arr
+
+    def enc(arr):
+        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
+        image = writer.GetImage()
+        image.SetNumberOfDimensions(2)
+        image.SetDimensions((p.columns, p.rows, 1))
+        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
+        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
+        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
+        image.SetPixelFormat(gdcm.PixelFormat(p.samples, p.bits_allocated, p.bits_allocated, p.bits_allocated - 1,
+                                              p.pixel_representation))
+        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
+        elem.SetByteStringValue(arr.tobytes())
+        image.SetDataElement(elem)
+        conv = gdcm.ImageChangeTransferSyntax()
+        conv.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLSLossless))
+        conv.SetInput(image)
+        if not conv.Change():
+            raise RuntimeError("gdcm could not encode")
+        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
+        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
+        del writer
+        return data
+    return dec, enc
+
+
+JLS_IMPLEMENTATIONS = {OURS: ours_jls, "charls": charls_jls, "gdcm": gdcm_jls, "pylibjpeg-libjpeg": libjpeg_peer}
+
+
+def bench_jpegls(n: int, ct_size: int, rgb_shape: tuple[int, int], repeats: int, budget: float) -> dict:
+    """JPEG-LS lossless on the CT and RGB frames: ours against CharLS (imagecodecs), gdcm and
+    pylibjpeg-libjpeg; the ratio is also given against gdcm alone (the goal)."""
+    print(f"\n== JPEG-LS Lossless ({JPEG_LS})")
+    figures = {
+        "jls_ct": bench_set("jls_ct", f"JPEG-LS lossless, {ct_size}x{ct_size} 16-bit CT", ct_frames(n, ct_size),
+                            repeats, budget, JLS_IMPLEMENTATIONS, JLS_PEERS, "JPEG-LS"),
+        "jls_rgb": bench_set("jls_rgb", f"JPEG-LS lossless, {rgb_shape[0]}x{rgb_shape[1]} 8-bit RGB",
+                             rgb_frames(n, *rgb_shape), repeats, budget, JLS_IMPLEMENTATIONS, JLS_PEERS, "JPEG-LS"),
+    }
+    for key, entry in figures.items():
+        for op in ("decode", "encode"):
+            mbs = entry[op]["mb_per_s"]
+            if OURS in mbs and "gdcm" in mbs:
+                entry[op]["ratio_gdcm"] = mbs[OURS] / mbs["gdcm"]
+                print(f"  {key} {op}: ratio against gdcm {entry[op]['ratio_gdcm']:.2f}x")
+    return figures
+
+
 # -- timing ---------------------------------------------------------------------------------------
 def _pass(fn: Callable, items: list) -> float:
     t0 = time.perf_counter()
@@ -324,7 +602,17 @@ def main(argv: list[str] | None = None) -> int:
     figures["jpeg_ct"] = bench_set("jpeg_ct", f"JPEG lossless SV1, {ct_size}x{ct_size} 16-bit CT",
                                    ct_frames(n, ct_size), args.repeats, args.budget, JPEG_IMPLEMENTATIONS,
                                    JPEG_PEERS, "JPEG lossless")
-    print("\nverified: every timed decoder and encoder gave the original pixels")
+    print(f"\n== JPEG Baseline ({JPEG_BASELINE}), lossy: decoders checked within 1 grey level of pacsnb's, "
+          "encoders by PSNR > 30 dB")
+    ct8 = [(f >> 4).clip(0, 255).astype(np.uint8) for f in ct_frames(n, ct_size)]
+    figures["baseline_ct8"] = bench_baseline_set("baseline_ct8", f"JPEG baseline, {ct_size}x{ct_size} 8-bit grey",
+                                                 ct8, args.repeats, args.budget)
+    figures["baseline_rgb"] = bench_baseline_set("baseline_rgb", f"JPEG baseline, {rgb_shape[0]}x{rgb_shape[1]} "
+                                                 "8-bit RGB (4:2:2)", rgb_frames(n, *rgb_shape), args.repeats,
+                                                 args.budget)
+    figures.update(bench_jpegls(n, ct_size, rgb_shape, args.repeats, args.budget))
+    print("\nverified: every timed decoder and encoder gave the original pixels (lossless) or passed the "
+          "lossy checks")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -1,5 +1,9 @@
 """``pacsnb conv``: write a DICOM file in another transfer syntax (like dcmconv, dcmcrle,
-dcmdrle, dcmcjpeg and dcmdjpeg), through :func:`pacsnb.transcode`."""
+dcmdrle, dcmcjpeg and dcmdjpeg), through :func:`pacsnb.transcode`.
+
+Lossy JPEG: ``--jpeg`` (Baseline, like ``dcmcjpeg +eb``) and ``--jpeg-extended``
+(Extended, 12-bit, like ``+ee``), with ``-q/--quality`` (default 90) and
+``--subsampling 444|422|420`` for colour."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +13,7 @@ from pacsnb.errors import PacsnbError
 from pacsnb.io import read, write
 from pacsnb.pixels import transcode
 
-__all__ = ["add_parsers", "target_syntax", "run_conv", "SHORTCUTS"]
+__all__ = ["add_parsers", "target_syntax", "run_conv", "encode_options", "SHORTCUTS"]
 
 #: Transfer syntax UIDs of the shortcut options.
 SHORTCUTS = {
@@ -20,7 +24,10 @@ SHORTCUTS = {
     "rle": "1.2.840.10008.1.2.5",
     "jpeg_lossless": "1.2.840.10008.1.2.4.57",
     "jpeg_ls": "1.2.840.10008.1.2.4.80",
+    "jpeg": "1.2.840.10008.1.2.4.50",
+    "jpeg_extended": "1.2.840.10008.1.2.4.51",
 }
+_LOSSY = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
 _SV1 = "1.2.840.10008.1.2.4.70"
 
 
@@ -55,9 +62,20 @@ def add_parsers(sub) -> None:
     g.add_argument("--rle", action="store_true", help="RLE Lossless (like dcmcrle)")
     g.add_argument("--jpeg-lossless", action="store_true",
                    help="JPEG Lossless, Process 14 (like dcmcjpeg +e14); with --sv1 the SV1 syntax (+e1)")
-    g.add_argument("--jpeg-ls", action="store_true", help="JPEG-LS Lossless (like dcmcjpls; not available yet)")
+    g.add_argument("--jpeg-ls", action="store_true", help="JPEG-LS Lossless (like dcmcjpls +el)")
+    g.add_argument("--jpeg", action="store_true",
+                   help="JPEG Baseline, lossy 8-bit (like dcmcjpeg +eb); quality with -q")
+    g.add_argument("--jpeg-extended", action="store_true",
+                   help="JPEG Extended, lossy 8 or 12-bit (like dcmcjpeg +ee); quality with -q")
     c.add_argument("--sv1", action="store_true",
                    help="with --jpeg-lossless: JPEG Lossless First-Order Prediction (1.2.840.10008.1.2.4.70)")
+    c.add_argument("-q", "--quality", type=int, default=None, metavar="Q",
+                   help="with --jpeg/--jpeg-extended: quality 1..100 (default 90, like dcmcjpeg +q)")
+    c.add_argument("--subsampling", choices=("444", "422", "420"), default=None,
+                   help="with --jpeg/--jpeg-extended, colour images: chroma subsampling (default 422, like "
+                        "dcmcjpeg +s2; 444 like +s4; 420 like +np)")
+    c.add_argument("--keep-uid", action="store_true",
+                   help="with lossy JPEG: keep the SOP Instance UID (default: a new one, like dcmcjpeg +ud)")
     c.set_defaults(func=run_conv)
 
 
@@ -92,6 +110,53 @@ def target_syntax(args: argparse.Namespace) -> str | None:
     return None
 
 
+def encode_options(args: argparse.Namespace, ts: str) -> dict:
+    """The encoder options the parsed ``conv`` arguments give for transfer syntax ``ts``.
+
+    Parameters
+    ----------
+    args
+        Arguments parsed by the ``conv`` parser.
+    ts
+        The target transfer syntax UID.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`pacsnb.transcode` (quality, subsampling, new_uid
+        for the lossy JPEG syntaxes; nothing otherwise).
+
+    Raises
+    ------
+    ValueError
+        ``-q``/``--subsampling`` given for a syntax they do not apply to, or a quality
+        outside 1 .. 100.
+
+    Examples
+    --------
+    >>> encode_options(argparse.Namespace(quality=75, subsampling=None), "1.2.840.10008.1.2.4.50")
+    {'quality': 75}
+    >>> encode_options(argparse.Namespace(quality=None, subsampling=None), "1.2.840.10008.1.2.5")
+    {}
+    """
+    quality = getattr(args, "quality", None)
+    subsampling = getattr(args, "subsampling", None)
+    if ts not in _LOSSY:
+        if quality is not None or subsampling is not None:
+            raise ValueError("-q/--quality and --subsampling apply to lossy JPEG only (--jpeg, --jpeg-extended)")
+        return {}
+    opts: dict = {}
+    if quality is not None:
+        if not 1 <= quality <= 100:
+            raise ValueError(f"-q/--quality must be 1 .. 100, not {quality}")
+        opts["quality"] = quality
+    if subsampling is not None:
+        opts["subsampling"] = subsampling
+    if getattr(args, "keep_uid", False):
+        opts["new_uid"] = False
+    return opts
+
+
 def run_conv(args: argparse.Namespace) -> int:
     """Run ``pacsnb conv``: read, transcode, write; errors are printed as ``E: ...``.
 
@@ -118,7 +183,7 @@ def run_conv(args: argparse.Namespace) -> int:
     try:
         ds = read(args.input)
         ts = target_syntax(args) or str(ds.transfer_syntax or SHORTCUTS["explicit"])
-        write(transcode(ds, ts), args.output, ts)
+        write(transcode(ds, ts, **encode_options(args, ts)), args.output, ts)
     except (PacsnbError, OSError, ValueError) as exc:
         print(f"E: {exc}", file=sys.stderr)
         return 1

@@ -7,9 +7,15 @@ configuration; see :class:`FrameParams`). :func:`can_decode` and :func:`can_enco
 what is there; for syntaxes pacsnb does not handle, :func:`get_codec` raises a
 :class:`~pacsnb.errors.CodecError` naming what to install.
 
-Implemented here, from PS3.5: RLE Lossless (:mod:`pacsnb.codecs.rle`, numba kernels in
-:mod:`pacsnb.codecs._kernels`), decode and encode, 8/16/32 bits, any number of samples
-up to 15 segments.
+Implemented here, from the standards (PS3.5, ITU-T T.81, ITU-T T.87), as numba kernels:
+
+- RLE Lossless (:mod:`pacsnb.codecs.rle`): decode and encode, 8/16/32 bits, up to 15 segments;
+- JPEG Lossless Process 14 and SV1 (:mod:`pacsnb.codecs.jpeg_lossless`): decode and encode;
+- JPEG Baseline and Extended (:mod:`pacsnb.codecs.jpeg_baseline`): decode, and encode with a quality;
+- JPEG-LS Lossless and Near-Lossless (:mod:`pacsnb.codecs.jpegls`): decode; encode lossless.
+
+JPEG 2000 and HTJ2K are decoded through the optional extra ``pacsnb[jpeg2000]``
+(:mod:`pacsnb.codecs.jpeg2000`).
 
 Examples
 --------

@@ -19,6 +19,10 @@ Transfer syntax        UID                     decode    encode
 RLE Lossless           1.2.840.10008.1.2.5     numba     numba
 JPEG Lossless P14      1.2.840.10008.1.2.4.57  numba     numba
 JPEG Lossless SV1      1.2.840.10008.1.2.4.70  numba     numba
+JPEG Baseline          1.2.840.10008.1.2.4.50  numba     numba
+JPEG Extended          1.2.840.10008.1.2.4.51  numba     numba
+JPEG-LS Lossless       1.2.840.10008.1.2.4.80  numba     numba
+JPEG-LS Near-Lossless  1.2.840.10008.1.2.4.81  numba
 =====================  ======================  ========  ========
 
 Examples
@@ -192,8 +196,8 @@ def missing_codec_hint(transfer_syntax: Any, what: str = "decode") -> str:
 
     Examples
     --------
-    >>> missing_codec_hint("1.2.840.10008.1.2.4.50")
-    'pacsnb cannot decode JPEG Baseline (Process 1) (1.2.840.10008.1.2.4.50): pacsnb has no codec for it yet'
+    >>> missing_codec_hint("1.2.840.10008.1.2.4.100")
+    'pacsnb cannot decode MPEG2 Main Profile / Main Level (1.2.840.10008.1.2.4.100): pacsnb has no codec for it yet'
     """
     uid = _ts_key(transfer_syntax)
     u = UID(uid) if uid else None
@@ -237,7 +241,7 @@ def can_decode(transfer_syntax: Any) -> bool:
 
     Examples
     --------
-    >>> can_decode("1.2.840.10008.1.2.5"), can_decode("1.2.840.10008.1.2.4.80")
+    >>> can_decode("1.2.840.10008.1.2.4.80"), can_decode("1.2.840.10008.1.2.4.100")
     (True, False)
     """
     with _lock:
@@ -260,3 +264,14 @@ def can_encode(transfer_syntax: Any) -> bool:
 
 register_codec(Codec(rle.RLE_LOSSLESS, decoder=rle.decode_frame, encoder=rle.encode_frame,
                      source="pacsnb.codecs.rle (numba)"))
+
+from pacsnb.codecs import jpeg_baseline as _jb  # noqa: E402  (after the registry exists)
+register_codec(Codec(_jb.JPEG_BASELINE, decoder=_jb.decode_frame, encoder=_jb.encode_frame,
+                     source="pacsnb.codecs.jpeg_baseline (numba)"))
+register_codec(Codec(_jb.JPEG_EXTENDED, decoder=_jb.decode_frame, encoder=_jb.encode_frame_extended,
+                     source="pacsnb.codecs.jpeg_baseline (numba)"))
+
+from pacsnb.codecs import jpegls as _jls  # noqa: E402  (after the registry exists)
+register_codec(Codec(_jls.JPEG_LS_LOSSLESS, decoder=_jls.decode_frame, encoder=_jls.encode_frame,
+                     source="pacsnb.codecs.jpegls (numba)"))
+register_codec(Codec(_jls.JPEG_LS_NEAR_LOSSLESS, decoder=_jls.decode_frame, source="pacsnb.codecs.jpegls (numba)"))

@@ -196,8 +196,9 @@ def _check_native(ds: Dataset, elem: DataElement) -> None:
             named = "an unknown transfer syntax"
         raise CodecError(
             f"{_where(ds) + ': ' if _where(ds) else ''}Pixel Data is encapsulated (compressed) in {named}; "
-            "decoding it needs a codec, and more codecs arrive with the pixel-data issue. "
-            "pacsnb.pixels reads native (uncompressed) Pixel Data and the syntaxes pacsnb.codecs decodes"
+            "pacsnb.pixels reads native (uncompressed) Pixel Data and the syntaxes pacsnb.codecs decodes; "
+            "convert the file to one of those with another tool, or register a plug-in decoder with "
+            "pacsnb.codecs.register_codec"
             + (f"; {missing_codec_hint(ts)}" if uid is not None and uid.is_encapsulated else ""))
 
 

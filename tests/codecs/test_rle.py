@@ -702,7 +702,7 @@ def test_registry():
     assert codecs.RLE_LOSSLESS == RLE and get_codec(RLE) is CODEC
     assert RLE in codecs.registered_codecs()
     for ts, match in [("1.2.840.10008.1.2.4.110", r"JPEG XL Lossless .*no codec for it yet"),
-                      ("1.2.840.10008.1.2.4.50", "JPEG Baseline .*no codec for it yet"),
+                      ("1.2.840.10008.1.2.4.100", "MPEG2 .*no codec for it yet"),
                       ("1.2.840.10008.1.2.1", "not a compressed syntax"),
                       ("1.2.3.4", "not a transfer syntax UID pacsnb knows")]:
         assert not can_decode(ts) and not can_encode(ts)

@@ -169,7 +169,13 @@ def test_encapsulated_raises_codec_error_naming_the_transfer_syntax(path: Path):
                 return
             # pydicom needs a plug-in (gdcm, pylibjpeg) for this syntax: dcmtk is the oracle
             theirs = _dcmtk_decoded(path, ts)
-        _assert_same(ds.pixel_array, theirs, path.name)
+        if ts in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"):
+            # lossy JPEG: IDCTs may differ by rounding; the issue allows 1 grey level
+            ours = np.asarray(ds.pixel_array)
+            assert ours.shape == np.asarray(theirs).shape, path.name
+            assert int(np.abs(ours.astype(np.int64) - np.asarray(theirs).astype(np.int64)).max()) <= 1, path.name
+        else:
+            _assert_same(ds.pixel_array, theirs, path.name)
         return
     with pytest.raises(CodecError) as info:
         ds.pixel_array
