@@ -3,7 +3,8 @@
 Built once from a profile, options and a key, it turns each data set into its
 de-identified form: every attribute of Table E.1-1 gets the action the table gives for the
 chosen options (at the top level and inside every sequence), private attributes are removed
-(except the safe ones, with Retain Safe Private), unknown and retired attributes are removed,
+(except, with Retain Safe Private, those of PS3.15 Table E.3.10-1 and those the user lists as
+safe), unknown and retired attributes are removed,
 UIDs are remapped with a keyed map shared by every file, and the attributes that record what
 was done are set. The decision for each tag is computed once and cached, and elements that
 are kept are never decoded: a file read lazily is written back mostly as it was read.
@@ -34,7 +35,7 @@ from pacsnb.dicom.dataset import DataElement, Dataset, lazy_element
 from pacsnb.dicom.tag import as_tag
 from pacsnb.errors import DeidError, PacsnbError
 from pacsnb.deid.mapping import KeyMap, shift_date, shift_datetime
-from pacsnb.deid.profile import CODES, OPTIONS, options_of, resolve_actions
+from pacsnb.deid.profile import CODES, OPTIONS, options_of, resolve_actions, safe_private_table
 
 __all__ = ["Anonymizer", "DUMMY_VALUES", "IDENTIFYING_KEYWORDS"]
 
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 _PATIENT_ID = 0x00100020
 _PATIENT_NAME = 0x00100010
 _PIXEL_DATA = 0x7FE00010
+_GRAPHIC_ANNOTATION = 0x00700001
+_TEXT_OBJECTS = 0x00700008
+_GRAPHIC_OBJECTS = 0x00700009
 
 #: The raw bytes of the dummy value (action D) of each VR; UIDs are remapped instead.
 DUMMY_VALUES: dict[str, bytes] = {
@@ -85,6 +89,43 @@ def _text_of(e: DataElement) -> str:
     return str(v).rstrip("\x00 ")
 
 
+_FIXED_SIZE = {"FL": 4, "FD": 8, "SS": 2, "US": 2, "SL": 4, "UL": 4, "AT": 4, "SV": 8, "UV": 8, "OF": 4, "OD": 8,
+               "OL": 4, "OV": 8, "OW": 2}
+_VR_CHARS = {"DS": re.compile(rb"[0-9+\-.eE \\]*"), "IS": re.compile(rb"[0-9+\- \\]*"),
+             "CS": re.compile(rb"[A-Z0-9 _\\]*"), "UI": re.compile(rb"[0-9.\\\x00]*"),
+             "AS": re.compile(rb"[0-9DWMY ]*"), "DA": re.compile(rb"[0-9 \-\\]*"),
+             "TM": re.compile(rb"[0-9.: \-\\]*"), "DT": re.compile(rb"[0-9.+\- \\]*")}
+_PRINTABLE = re.compile(rb"[\x20-\x7e\t\r\n\f\x1b\x80-\xff]*")
+
+
+def _vr_fits(e: DataElement, table_vr: str) -> bool:
+    """Whether an element matches the VR that Table E.3.10-1 gives for it. An element read as
+    UN (implicit VR data, no private dictionary) matches when its bytes fit that VR."""
+    if not table_vr:
+        return True  # the table leaves the VR blank
+    allowed = table_vr.split("/")
+    if e.VR in allowed:
+        return True
+    if e.VR != "UN" or "SQ" in allowed:
+        return False
+    raw = e.raw
+    if raw is None:
+        return False
+    data = bytes(raw)
+    for vr in allowed:
+        if vr in ("OB", "UN"):
+            return True
+        size = _FIXED_SIZE.get(vr)
+        if size is not None:
+            if len(data) % size == 0:
+                return True
+            continue
+        pattern = _VR_CHARS.get(vr, _PRINTABLE)
+        if pattern.fullmatch(data.rstrip(b"\x00 ") if vr != "UI" else data):
+            return True
+    return False
+
+
 def _ascii_element(tag: int, vr: str, text: str) -> DataElement:
     """A new element from text: raw ASCII bytes (fast, written as they are) when possible."""
     try:
@@ -119,10 +160,22 @@ class Anonymizer:
     date_offset
         A fixed date shift in days for Retain Longitudinal with Modified Dates.
     safe_private
-        For Retain Safe Private: ``{private creator: "*" or element bytes}`` whose elements
-        are kept, e.g. ``{"ACME 1.0": [0x10, 0x11]}`` for ``(gggg,xx10)`` and ``(gggg,xx11)``.
+        For Retain Safe Private, more safe private attributes than PS3.15 Table E.3.10-1
+        (which is always used with the option; see
+        :func:`~pacsnb.deid.profile.safe_private_table`): ``{private creator: "*" or element
+        bytes}``, e.g. ``{"ACME 1.0": [0x10, 0x11]}`` for ``(gggg,xx10)`` and ``(gggg,xx11)``
+        in any group and any block the creator reserves. With the option, a private element
+        is kept when its creator, group, element byte and VR match a row of the table (an
+        element read as ``UN``, from implicit VR data, matches when its bytes fit the table's
+        VR; a row whose VR the table leaves blank matches any VR), or its creator and
+        element byte are in ``safe_private``; everything else
+        private is removed, and a Private Creator is kept only while its block still holds
+        a kept element. The items of a kept private sequence are de-identified like any
+        other sequence.
     regions
-        For Clean Pixel Data: rules of regions to blank (see :mod:`pacsnb.deid.pixels`).
+        For Clean Pixel Data: more rules of regions to blank (a DataFrame, a CSV or JSON
+        file, or a list of dicts; see :mod:`pacsnb.deid.pixels`), used with the shipped
+        rules (``pacsnb/deid/_data/pixel_regions.json``).
     boxes
         For Clean Pixel Data: boxes ``(x0, y0, x1, y1)`` blanked in every image.
     compound
@@ -139,7 +192,11 @@ class Anonymizer:
     map : KeyMap
         The replacement maps (its :meth:`~pacsnb.deid.mapping.KeyMap.key_table` is the key table).
     report : list of dict
-        Things a person should look at (burned-in annotation, recognizable features).
+        Things a person should look at, one dict per image and finding: ``flag`` (what:
+        ``"recognizable visual features"``, ``"burned-in annotation"``, ``"graphics"``,
+        ``"failed"``), ``reason`` (why), ``SOPInstanceUID`` (the original UID, to find the
+        image), ``new_SOPInstanceUID`` (its UID after de-identification), ``Modality`` and
+        ``path`` (the file read, if any).
 
     Examples
     --------
@@ -172,14 +229,27 @@ class Anonymizer:
         self.map = keymap if keymap is not None else KeyMap(key, patients, date_offset)
         if self.map.random_key:
             log.info("no key given: UIDs and pseudonyms are consistent within this Anonymizer only")
-        self._safe = {}
+        self._safe: dict[str, Any] = {}
         for creator, elems in (safe_private or {}).items():
             self._safe[str(creator).strip()] = "*" if elems == "*" else {int(x) & 0xFF for x in elems}
+        self._safe_std: dict[tuple[str, int, int], str] = {}
+        self._safe_groups: set[tuple[str, int]] = set()
+        if "rtnSafePriv" in self._keys:
+            self._safe_std = safe_private_table()
+            self._safe_groups = {(c, g) for c, g, _e in self._safe_std}
+        self._clean_graphics = "cleanGraph" in self._keys
         self._modified_dates = "rtnLongModifDates" in self._keys
         self._full_dates = "rtnLongFullDates" in self._keys
         self._clean_pixel = "cleanPixel" in self._keys
-        self._regions = regions
-        self._boxes = list(boxes or [])
+        self._regions: list[dict] = []
+        try:
+            self._boxes = [tuple(int(v) for v in b) for b in (boxes or [])]
+        except (TypeError, ValueError) as exc:
+            raise DeidError(f"boxes are (x0, y0, x1, y1) in pixels: {exc}") from exc
+        if regions is not None:
+            from pacsnb.deid.pixels import load_regions
+
+            self._regions = load_regions(regions)  # read and checked once, not per data set
         self._cache: dict[int, str] = {}
         self._acts: dict[int, str] = {}
         self._lock = threading.Lock()
@@ -311,9 +381,12 @@ class Anonymizer:
             reason = recognizable_features(ds)
             if reason:
                 ctx.visual_flag = reason
-                self._flag(ds, "recognizable visual features", reason)
+                self._flag(ds, "recognizable visual features",
+                           f"{reason}; pacsnb flags such images but does not deface them, so the Clean Recognizable "
+                           "Visual Features Option (113102) is not recorded for this image: review or deface it")
         elif visual:
-            self._flag(ds, "recognizable visual features", "Recognizable Visual Features is YES")
+            self._flag(ds, "recognizable visual features", "Recognizable Visual Features (0028,0302) is YES and the "
+                                                           "Clean Recognizable Visual Features Option is not chosen")
         if self._clean_pixel and _PIXEL_DATA in ds._dict:
             from pacsnb.deid.pixels import clean_pixels, regions_for
 
@@ -330,31 +403,52 @@ class Anonymizer:
             self._flag(ds, "burned-in annotation", "Burned In Annotation is YES and Clean Pixel Data is not chosen")
 
     def _flag(self, ds: Dataset, what: str, reason: str) -> None:
-        log.warning("%s: %s", what, reason)
+        sop = str(ds.get(0x00080018, "") or "").strip()
+        path = str(ds.filename or "")
+        log.warning("%s: %s (%s)", what, reason, path or sop)
         with self._lock:
-            self.report.append({"SOPInstanceUID": str(ds.get(0x00080018, "") or ""), "flag": what, "reason": reason,
-                                "path": str(ds.filename or "")})
+            self.report.append({"SOPInstanceUID": sop, "flag": what, "reason": reason, "path": path,
+                                "new_SOPInstanceUID": self.map.uid(sop) if sop and "rtnUIDs" not in self._keys else sop,
+                                "Modality": str(ds.get(0x00080060, "") or "").strip()})
 
     def _keep_private(self, ds: Dataset, tag: int) -> bool:
-        if not self._safe or "rtnSafePriv" not in self._keys:
+        """Whether the private element ``tag`` of ``ds`` is safe (Retain Safe Private)."""
+        if "rtnSafePriv" not in self._keys:
             return False
         el = tag & 0xFFFF
-        if 0x10 <= el <= 0xFF:
-            e = ds._get_elem(tag)
-            return _text_of(e).strip() in self._safe
+        if el < 0x10:
+            return False  # group length and (gggg,0001-000F): never kept
+        group = tag >> 16
+        if el <= 0xFF:  # a Private Creator: kept if its creator has safe elements in this group
+            creator = _text_of(ds._get_elem(tag)).strip()
+            return creator in self._safe or (creator, group) in self._safe_groups
         creator = ds.private_creator_of(tag)
         if creator is None:
             return False
-        allowed = self._safe.get(str(creator).strip())
-        return allowed is not None and (allowed == "*" or (el & 0xFF) in allowed)
+        creator = creator.strip()
+        allowed = self._safe.get(creator)
+        if allowed is not None and (allowed == "*" or (el & 0xFF) in allowed):
+            return True
+        vr = self._safe_std.get((creator, group, el & 0xFF))
+        return vr is not None and _vr_fits(ds._get_elem(tag), vr)
 
     def _clean(self, ds: Dataset, ctx: "_Context", mode: int, top: bool) -> None:
         d = ds._dict
         decide = self._cache.get
+        if top:
+            self._graphics(ds, ctx)
+        creators: list[int] = []
         for tag in list(d):
             if (tag >> 16) & 1:
                 if not self._keep_private(ds, tag):
                     del d[tag]
+                elif (tag & 0xFFFF) <= 0xFF:
+                    creators.append(tag)
+                else:
+                    e = ds._get_elem(tag)
+                    if e.VR == "SQ":  # a safe private sequence: its items are de-identified too
+                        for item in e.value:
+                            self._clean(item, ctx, mode, False)
                 continue
             code = decide(tag) or self._decide(tag)
             if code == "X":
@@ -364,6 +458,8 @@ class Anonymizer:
                     self._mode_value(ds, tag, mode, ctx)
             elif code == "KT" or code == "KEEP":
                 continue
+            elif code == "SQ1" and tag == _GRAPHIC_ANNOTATION and self._clean_graphics:
+                self._clean_annotations(ds._get_elem(tag), ctx, mode)
             elif code[0] == "S":  # SQ0 / SQ1 / SQ2: recurse into the items
                 e = ds._get_elem(tag)
                 if e.VR != "SQ":
@@ -374,6 +470,47 @@ class Anonymizer:
                     self._clean(item, ctx, sub, False)
             else:
                 self._value(ds, tag, ds._get_elem(tag), code, ctx, top)
+        for ct in creators:  # a Private Creator stays only while its block holds a kept element
+            low = (ct & 0xFFFF0000) | ((ct & 0xFF) << 8)
+            if not any(low <= t <= low + 0xFF for t in d):
+                del d[ct]
+
+    def _graphics(self, ds: Dataset, ctx: "_Context") -> None:
+        """Overlay planes (60xx) and curves (50xx): a plane whose Overlay Data (or a curve whose
+        Curve Data) the profile does not keep is removed whole, describing attributes included
+        (pacsnb cannot read text in a bitmap, so Clean Graphics cleans by removing)."""
+        d = ds._dict
+        planes: dict[int, list[int]] = {}
+        for tag in d:
+            g = tag >> 16
+            if (0x5000 <= g <= 0x501E or 0x6000 <= g <= 0x601E) and not g & 1:
+                planes.setdefault(g, []).append(tag)
+        for g, tags in planes.items():
+            data_tag = (g << 16) | 0x3000
+            code = self._decide(data_tag)
+            if code in ("K", "KT", "KEEP"):
+                continue
+            kind = "overlay plane" if g >= 0x6000 else "curve"
+            if data_tag not in d and g >= 0x6000 and int(ds.get((g << 16) | 0x0102, 0) or 0):
+                self._flag(ds, "graphics", f"overlay plane {g:04X} is embedded in unused bits of the pixel data "
+                                           "(retired form): its description is removed but the bits are not cleaned")
+            for tag in tags:
+                if tag not in self._keep:
+                    del d[tag]
+            if self._clean_graphics:
+                log.info("Clean Graphics: %s %04X removed", kind, g)
+
+    def _clean_annotations(self, e: DataElement, ctx: "_Context", mode: int) -> None:
+        """Clean Graphics on a Graphic Annotation Sequence: text objects are removed, graphic
+        objects (coordinates) kept; an annotation left with nothing is dropped."""
+        kept = []
+        for item in e.value:
+            had_text = item._dict.pop(_TEXT_OBJECTS, None) is not None
+            if had_text and _GRAPHIC_OBJECTS not in item._dict:
+                continue  # an annotation that was only text
+            self._clean(item, ctx, max(mode, 1), False)
+            kept.append(item)
+        e.value = kept
 
     def _mode_value(self, ds: Dataset, tag: int, mode: int, ctx: "_Context") -> None:
         """Inside a sequence that is cleaned (1) or replaced by dummies (2): attributes outside the
@@ -426,11 +563,8 @@ class Anonymizer:
                 return
             act = "D"
         if act == "C":
-            if vr in ("OB", "OW") and (tag >> 24) in (0x50, 0x60):
-                # overlay and curve bitmaps under Clean Graphics: pacsnb cannot read text in a
-                # bitmap, so it keeps them and says so (blank them with boxes= if needed)
-                self._flag(ctx.ds, "graphics kept", f"({tag >> 16:04X},{tag & 0xFFFF:04X}) kept under Clean Graphics: "
-                                                    "check it for burned-in text")
+            if (tag >> 24) in (0x50, 0x60) and vr not in _TEXT_VRS:
+                del d[tag]  # a curve or overlay value outside a plane :meth:`_graphics` removed
                 return
             if vr == "AE":
                 d[tag] = _ascii_element(tag, "AE", "\\".join(self.map.ae_title(a) for a in _text_of(e).split("\\")))

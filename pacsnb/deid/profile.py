@@ -34,9 +34,10 @@ from typing import Iterable
 from pacsnb.errors import DeidError
 
 __all__ = ["OPTIONS", "PRESETS", "CODES", "TableRow", "table", "resolve_actions", "options_of",
-           "option_title", "REPEATING"]
+           "option_title", "REPEATING", "safe_private_table"]
 
 _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_data", "profile.json")
+_SAFE_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_data", "safe_private.json")
 
 #: pacsnb's option names -> the key of the option in the table (PS3.15 E.3).
 OPTIONS: dict[str, str] = {
@@ -303,3 +304,33 @@ def resolve_actions(options: Iterable[str] = (), compound: str = "conformant") -
         else:
             out[int(row.tag, 16)] = act
     return out
+
+
+_SAFE: dict[tuple[str, int, int], str] | None = None
+
+
+def safe_private_table() -> dict[tuple[str, int, int], str]:
+    """PS3.15 Table E.3.10-1 "Safe Private Attributes", the list Retain Safe Private keeps.
+
+    Generated into ``pacsnb/deid/_data/safe_private.json`` by ``tools/gen_deid_table.py``.
+
+    Returns
+    -------
+    dict
+        ``{(private creator, group, element): VR}``: ``group`` the odd private group,
+        ``element`` the element number within the creator's block (the ``ee`` of
+        ``(gggg,xxee)``); ``VR`` as the table gives it (``"OW/OB"`` for either, ``""`` where
+        the table leaves it blank).
+
+    Examples
+    --------
+    >>> t = safe_private_table()
+    >>> len(t), t[("GEMS_ACQU_01", 0x0019, 0x23)], t[("SIEMENS MR HEADER", 0x0019, 0x0C)]
+    (479, 'DS', 'IS')
+    """
+    global _SAFE
+    if _SAFE is None:
+        with open(_SAFE_DATA, "rb") as f:
+            data = json.loads(f.read())
+        _SAFE = {(c, int(g, 16), int(e, 16)): vr for c, g, e, vr, _vm, _meaning in data["attributes"]}
+    return dict(_SAFE)
