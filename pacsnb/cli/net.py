@@ -1,7 +1,10 @@
 """``pacsnb echo``, ``pacsnb store`` and ``pacsnb storescp``: dcmtk's echoscu, storescu, storescp.
 
 Thin layers over :mod:`pacsnb.net.sync` and :class:`pacsnb.net.Server`, with the flags
-dcmtk users know (``-aet``, ``-aec``, ``-to``, ``-r``, ``-od``). Messages go to stderr as
+dcmtk users know (``-aet``, ``-aec``, ``-to``, ``-r``, ``-od``), TLS ones included:
+``+tls KEY CERT`` (or ``--key``/``--cert``; ``--tls`` for a client without a certificate),
+``+cf CA`` (``--ca``), ``+cd DIR``, ``-rc``/``-vc``/``-ic`` and the PS3.15 profiles
+``+py``/``+px``/``+pz``/``+pa`` (see :mod:`pacsnb.net.tls`). Messages go to stderr as
 ``E: ...`` (errors), ``W: ...`` and, with ``-v``, ``I: ...``; the exit status is 0 on
 success and 1 on failure.
 
@@ -31,8 +34,10 @@ from pacsnb.errors import PacsnbError
 from pacsnb.net import Server, sync
 from pacsnb.net.dimse import Status, StatusCategory, status_category
 from pacsnb.net.scu import contexts_for
+from pacsnb.net.tls import TLSConfig
 
-__all__ = ["add_parsers", "run_echo", "run_store", "run_storescp", "storescp_server", "safe_filename"]
+__all__ = ["add_parsers", "run_echo", "run_store", "run_storescp", "storescp_server", "safe_filename",
+           "tls_config"]
 
 _VERIFICATION = "1.2.840.10008.1.1"
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -71,6 +76,76 @@ def _common(p: argparse.ArgumentParser, aet: str, aec: str | None) -> None:
                        help="seconds allowed to connect, negotiate and wait for each answer (default 30)")
 
 
+def _tls_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("transport layer security (TLS), as dcmtk's")
+    g.add_argument("-tls", "--disable-tls", dest="tls", action="store_false", default=False,
+                   help="plain TCP (the default)")
+    g.add_argument("--tls", dest="tls", action="store_true",
+                   help="use TLS (a client without a certificate of its own)")
+    g.add_argument("+tls", "--enable-tls", dest="tls_key_cert", nargs=2, metavar=("KEYFILE", "CERTFILE"),
+                   help="use TLS with this private key and certificate (PEM)")
+    g.add_argument("--key", metavar="KEYFILE", help="our private key (PEM), with --cert")
+    g.add_argument("--cert", metavar="CERTFILE", help="our certificate (PEM); implies TLS")
+    g.add_argument("+pw", "--use-passwd", dest="tls_password", metavar="PASSWORD",
+                   help="the private key's password")
+    g.add_argument("+cf", "--add-cert-file", "--ca", dest="tls_ca", action="append", metavar="FILE",
+                   help="trust the certificates of this PEM file to sign the peer's (repeatable); "
+                        "for storescp, requires client certificates signed by them (mutual TLS)")
+    g.add_argument("+cd", "--add-cert-dir", dest="tls_ca_dir", metavar="DIR",
+                   help="trust the certificates of this folder (prepared with openssl rehash)")
+    prof = g.add_mutually_exclusive_group()
+    for flags, name, text in ((("+py", "--profile-bcp195-nd"), "bcp195-nd", "Non-downgrading BCP 195 (default)"),
+                              (("+px", "--profile-bcp195"), "bcp195", "BCP 195"),
+                              (("+pz", "--profile-bcp195-ex"), "bcp195-ex", "Extended BCP 195"),
+                              (("+pa", "--profile-aes"), "aes", "AES (retired)")):
+        prof.add_argument(*flags, dest="tls_profile", action="store_const", const=name,
+                          help=f"TLS profile: {text}")
+    peer = g.add_mutually_exclusive_group()
+    peer.add_argument("-rc", "--require-peer-cert", dest="tls_peer", action="store_const", const="require",
+                      help="verify the peer's certificate, fail if absent (default for a client, and for "
+                           "storescp when +cf is given)")
+    peer.add_argument("-vc", "--verify-peer-cert", dest="tls_peer", action="store_const", const="verify",
+                      help="verify the peer's certificate if it sends one (storescp)")
+    peer.add_argument("-ic", "--ignore-peer-cert", dest="tls_peer", action="store_const", const="ignore",
+                      help="do not verify the peer's certificate")
+
+
+def tls_config(args: argparse.Namespace) -> TLSConfig | None:
+    """The :class:`~pacsnb.net.tls.TLSConfig` asked for by the TLS flags, ``None`` for plain TCP.
+
+    Parameters
+    ----------
+    args
+        Parsed arguments of ``echo``, ``store`` or ``storescp``.
+
+    Returns
+    -------
+    TLSConfig or None
+
+    Examples
+    --------
+    >>> from pacsnb.cli import build_parser
+    >>> args = build_parser().parse_args(["storescp", "11112", "+tls", "server.key", "server.pem",
+    ...                                   "+cf", "ca.pem", "+pz"])
+    >>> cfg = tls_config(args)
+    >>> cfg.certfile, cfg.keyfile, cfg.cafile, cfg.profile
+    ('server.pem', 'server.key', ('ca.pem',), 'bcp195-ex')
+    >>> tls_config(build_parser().parse_args(["echo", "localhost", "104"])) is None
+    True
+    """
+    key_cert = getattr(args, "tls_key_cert", None)
+    key, cert = (key_cert[0], key_cert[1]) if key_cert else (getattr(args, "key", None), getattr(args, "cert", None))
+    if not (getattr(args, "tls", False) or key_cert or cert):
+        return None
+    if key is not None and cert is None:
+        raise PacsnbError("--key needs --cert (our certificate)")
+    cas = tuple(getattr(args, "tls_ca", None) or ())
+    return TLSConfig(certfile=cert, keyfile=key, cafile=cas or None, capath=getattr(args, "tls_ca_dir", None),
+                     password=getattr(args, "tls_password", None),
+                     profile=getattr(args, "tls_profile", None) or "bcp195-nd",
+                     peer_cert=getattr(args, "tls_peer", None))
+
+
 def add_parsers(sub) -> None:
     """Add the ``echo``, ``store`` and ``storescp`` subcommands to an ``argparse`` subparsers object.
 
@@ -93,16 +168,17 @@ def add_parsers(sub) -> None:
     >>> parser.parse_args(["storescp", "11112", "--allow", "CT1", "MR1"]).allow
     ['CT1', 'MR1']
     """
-    e = sub.add_parser("echo", help="C-ECHO a DICOM node (like echoscu)",
+    e = sub.add_parser("echo", help="C-ECHO a DICOM node (like echoscu)", prefix_chars="-+",
                        description="Verify a DICOM node: open an association, send C-ECHO, release. "
                                    "Exit status 0 on success, 1 on failure (explained on stderr).")
     e.add_argument("host", metavar="HOST")
     e.add_argument("port", type=int, metavar="PORT")
     _common(e, "ECHOSCU", "ANY-SCP")
     e.add_argument("-r", "--repeat", type=int, default=1, metavar="N", help="send N C-ECHO requests (default 1)")
+    _tls_options(e)
     e.set_defaults(func=run_echo)
 
-    s = sub.add_parser("store", help="C-STORE files to a DICOM node (like storescu)",
+    s = sub.add_parser("store", help="C-STORE files to a DICOM node (like storescu)", prefix_chars="-+",
                        description="Send DICOM files (and the files of folders) over one association; "
                                    "print a summary. Exit status 1 if any file was not stored.")
     s.add_argument("host", metavar="HOST")
@@ -111,9 +187,13 @@ def add_parsers(sub) -> None:
     _common(s, "STORESCU", "ANY-SCP")
     s.add_argument("-r", "--recursive", action="store_true", help="descend into subfolders")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--max-operations", type=int, default=16, metavar="N",
+                   help="C-STORE requests outstanding at once when the peer grants an asynchronous "
+                        "operations window (default 16; 1 proposes none)")
+    _tls_options(s)
     s.set_defaults(func=run_store)
 
-    c = sub.add_parser("storescp", help="receive DICOM files into a folder (like storescp)",
+    c = sub.add_parser("storescp", help="receive DICOM files into a folder (like storescp)", prefix_chars="-+",
                        description="Serve C-ECHO and C-STORE, writing each instance received to "
                                    "DIR/<SOP Instance UID>.dcm as received, until Ctrl-C or SIGTERM. "
                                    "Associations called with another AE title than -aet are rejected.")
@@ -129,6 +209,10 @@ def add_parsers(sub) -> None:
     who.add_argument("--allow", nargs="+", metavar="AET", help="accept only these calling AE titles")
     c.add_argument("--max-associations", type=int, default=32, metavar="N",
                    help="associations served at once; more are rejected (default 32)")
+    c.add_argument("--max-operations", type=int, default=16, metavar="N",
+                   help="asynchronous operations window granted: C-STOREs of one association handled "
+                        "at once (default 16; 1 grants none)")
+    _tls_options(c)
     c.set_defaults(func=run_storescp)
 
 
@@ -170,7 +254,7 @@ def run_echo(args: argparse.Namespace) -> int:
         return 1
     try:
         with sync.connect(args.host, args.port, ae_title=args.aet, called_ae=args.aec,
-                          timeout=args.timeout, contexts=[_VERIFICATION]) as assoc:
+                          timeout=args.timeout, contexts=[_VERIFICATION], tls=tls_config(args)) as assoc:
             _info(args, f"association accepted by {args.aec} at {args.host}:{args.port}")
             for n in range(args.repeat):
                 status = assoc.echo()
@@ -236,34 +320,47 @@ def run_store(args: argparse.Namespace) -> int:
     bar = None
     try:
         with sync.connect(args.host, args.port, ae_title=args.aet, called_ae=args.aec,
-                          timeout=args.timeout, contexts=files) as assoc:
+                          timeout=args.timeout, contexts=files, tls=tls_config(args),
+                          max_operations=args.max_operations) as assoc:
             _info(args, f"association accepted by {where}")
             if not args.no_progress and len(files) > 1:
                 from tqdm import tqdm
                 bar = tqdm(total=len(files), unit="file", desc=f"C-STORE to {args.aec}", file=sys.stderr)
-            for path in files:
+            # batches over the asynchronous operations window; a batch with a file that cannot
+            # be read or converted is sent again file by file, to report that file alone
+            batch = max(64, 4 * assoc.association.max_operations)
+            for start in range(0, len(files), batch):
+                chunk = files[start:start + batch]
                 try:
-                    status = assoc.store(path, progress=False)
-                except PacsnbError as exc:
+                    results = list(zip(chunk, assoc.store(chunk, progress=False)))
+                except PacsnbError:
                     if not assoc.association.is_established:
                         raise
-                    _err(f"{path}: {exc}")
-                    counts[StatusCategory.FAILURE] += 1
-                    continue
-                finally:
+                    results = []
+                    for path in chunk:
+                        try:
+                            results.append((path, assoc.store(path, progress=False)))
+                        except PacsnbError as exc:
+                            if not assoc.association.is_established:
+                                raise
+                            _err(f"{path}: {exc}")
+                            counts[StatusCategory.FAILURE] += 1
+                            if bar is not None:
+                                bar.update(1)
+                for path, status in results:
                     if bar is not None:
                         bar.update(1)
-                sent += 1
-                category = status_category(status)
-                if category not in counts:
-                    category = StatusCategory.FAILURE
-                counts[category] += 1
-                if category is StatusCategory.FAILURE:
-                    _err(f"{path}: not stored: status 0x{status:04X} ({_status_name(status)})")
-                elif category is StatusCategory.WARNING:
-                    print(f"W: {path}: stored with warning status 0x{status:04X}", file=sys.stderr)
-                else:
-                    _info(args, f"{path}: stored")
+                    sent += 1
+                    category = status_category(status)
+                    if category not in counts:
+                        category = StatusCategory.FAILURE
+                    counts[category] += 1
+                    if category is StatusCategory.FAILURE:
+                        _err(f"{path}: not stored: status 0x{status:04X} ({_status_name(status)})")
+                    elif category is StatusCategory.WARNING:
+                        print(f"W: {path}: stored with warning status 0x{status:04X}", file=sys.stderr)
+                    else:
+                        _info(args, f"{path}: stored")
     except PacsnbError as exc:
         if bar is not None:
             bar.close()
@@ -366,15 +463,15 @@ def storescp_server(args: argparse.Namespace) -> Server:
     """
     out = Path(args.od)
     out.mkdir(parents=True, exist_ok=True)
-    out_resolved = out.resolve()
     received: list[str] = []
     lock = threading.Lock()
     verbose = _verbose(args)
 
     def on_store(request) -> int:
-        target = out / safe_filename(request.sop_instance_uid)
-        if target.resolve().parent != out_resolved:  # cannot happen; never write elsewhere
-            raise PacsnbError(f"refusing to write {target} outside {out}")
+        name = safe_filename(request.sop_instance_uid)
+        if os.sep in name or name in (".", "..") or (os.altsep and os.altsep in name):  # cannot happen
+            raise PacsnbError(f"refusing to write {name!r} outside {out}")
+        target = out / name
         request.save(target)
         with lock:
             received.append(str(target))
@@ -383,8 +480,12 @@ def storescp_server(args: argparse.Namespace) -> Server:
                   flush=True)
         return 0
 
-    server = Server({"C-ECHO": lambda request: 0, "C-STORE": on_store}, port=args.port, host=args.bind,
-                    ae_title=args.aet, calling_ae_titles=args.allow, max_associations=args.max_associations)
+    async def on_echo(request) -> int:  # on the service loop: no thread hop per C-ECHO
+        return 0
+
+    server = Server({"C-ECHO": on_echo, "C-STORE": on_store}, port=args.port, host=args.bind,
+                    ae_title=args.aet, calling_ae_titles=args.allow, max_associations=args.max_associations,
+                    tls=tls_config(args), max_operations=getattr(args, "max_operations", 16))
     server.received = received
     return server
 

@@ -48,6 +48,9 @@ from pacsnb.net.dimse import (CommandField, Message, MessageAssembler, Priority,
                               StatusCategory, decode_command, message_to_pdus, status_category)
 from pacsnb.net.scu import Association, connect
 from pacsnb.net.scp import AssociationInfo, Server, ServiceRequest
+from pacsnb.net.retrieve import NResult, RetrieveResult, explain_status
+from pacsnb.net.memory import MemoryQR
+from pacsnb.net.tls import TLSConfig
 
 __all__ = [
     # SCU and SCP (on pacsnb's service loop)
@@ -76,4 +79,6 @@ __all__ = [
     # DIMSE
     "CommandField", "Priority", "Status", "StatusCategory", "status_category", "decode_command",
     "Message", "MessageAssembler", "message_to_pdus",
+    # retrieve and N-services
+    "RetrieveResult", "NResult", "explain_status", "MemoryQR", "TLSConfig",
 ]

@@ -115,7 +115,13 @@ class CommandField(enum.IntEnum):
     @property
     def message_name(self) -> str:
         """The name PS3.7 uses, e.g. ``'C-STORE-RQ'``."""
-        return self.name.replace("_", "-")
+        name = _MESSAGE_NAMES.get(self._value_)
+        if name is None:
+            name = _MESSAGE_NAMES[self._value_] = self.name.replace("_", "-")
+        return name
+
+
+_MESSAGE_NAMES: dict[int, str] = {}
 
 
 class Priority(enum.IntEnum):
@@ -357,7 +363,13 @@ class Command:
         }
         for name, tag, vr in _spec(type(self)):
             value = getattr(self, name)
-            if value is not None:
+            if value is None:
+                continue
+            if vr == "UI" and type(value) is str and len(value) < 64 and value.isascii():
+                out[tag] = value.encode() + b"\x00" if len(value) & 1 else value.encode()  # the common case
+            elif vr == "US" and type(value) is int and 0 <= value <= 0xFFFF:
+                out[tag] = _US.pack(value)
+            else:
                 out[tag] = _encode_value(vr, value, f"{self.name} {name}")
         for tag, raw in self.extra:
             if tag >> 16 != 0 or tag in _FIXED_TAGS:
@@ -1078,9 +1090,15 @@ def decode_command(data: bytes) -> tuple[Command, bool]:
     for name, tag, vr in _spec(cls):
         known.add(tag)
         raw = elements.get(tag)
-        if raw is not None:
+        if raw is None:
+            continue
+        if vr == "UI":  # the common cases first, as _decode_value does them
+            values[name] = raw.decode("latin-1").rstrip("\x00 ")
+        elif vr == "US" and len(raw) == 2:
+            values[name] = _US.unpack(raw)[0]
+        else:
             values[name] = _decode_value(vr, raw, f"{cls.COMMAND_FIELD.message_name} element "
-                                                   f"(0000,{tag & 0xFFFF:04X})")
+                                                  f"(0000,{tag & 0xFFFF:04X})")
     extra = tuple((t, raw) for t, raw in sorted(elements.items()) if t not in known)
     try:
         command = cls(extra=extra, **values)

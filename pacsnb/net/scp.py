@@ -21,9 +21,16 @@ service            the handler returns
 ``"C-FIND"``       an iterable (or async iterable) of identifiers: data sets, or
                    ``(status, data set)`` pairs; each is a pending response, then success.
                    A C-CANCEL from the peer stops the iteration (status cancel, FE00)
+``"C-MOVE"``       what to send: an iterable of data sets and Part 10 file paths (or a
+``"C-GET"``        failure status). The server performs the C-STORE sub-operations: to the
+                   move destination on a new association (its address from
+                   ``destinations``; unknown: 0xA801), or back on the same association for
+                   C-GET (storage contexts with SCP role), with pending responses counting
+                   remaining/completed/failed/warning, honouring C-CANCEL (FE00)
 ``"N-..."``        ``None``, a status, a data set, or ``(status, data set or None)``
                    (N-EVENT-REPORT, N-GET, N-SET, N-ACTION, N-CREATE, N-DELETE; say which
-                   SOP classes with ``sop_classes``)
+                   SOP classes with ``sop_classes``). An N-CREATE without Affected SOP
+                   Instance UID gets a new one before the handler sees it (answered back)
 =================  ==========================================================================
 
 Any handler may instead return a ready response command (``request.command.response(...)``,
@@ -76,12 +83,14 @@ from pacsnb.errors import NetworkError
 from pacsnb.io import encode_dataset, read_bytes
 from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, Command, CStoreRQ, Message, Response,
                               Status, status_category)
-from pacsnb.net.items import UserIdentityRQ
+from pacsnb.net.items import AsyncOperationsWindow, UserIdentityRQ
 from pacsnb.net.loop import bridge
 from pacsnb.net.negotiation import AcceptancePolicy, NegotiatedContext, negotiate
 from pacsnb.net.pdu import (DEFAULT_MAXIMUM_LENGTH, AssociateRJ, RejectReason, RejectResult,
                             RejectSource)
+from pacsnb.net.retrieve import serve_retrieve
 from pacsnb.net.statemachine import AssociateIndication, ReleaseIndication, StateMachine
+from pacsnb.net.tls import ssl_context
 from pacsnb.net.transport import Connection
 
 __all__ = ["Server", "ServiceRequest", "AssociationInfo", "SERVICES", "storage_sop_classes",
@@ -90,7 +99,7 @@ __all__ = ["Server", "ServiceRequest", "AssociationInfo", "SERVICES", "storage_s
 log = logging.getLogger(__name__)
 
 #: The DIMSE services a :class:`Server` has handlers for.
-SERVICES = ("C-ECHO", "C-STORE", "C-FIND", "N-EVENT-REPORT", "N-GET", "N-SET", "N-ACTION",
+SERVICES = ("C-ECHO", "C-STORE", "C-FIND", "C-MOVE", "C-GET", "N-EVENT-REPORT", "N-GET", "N-SET", "N-ACTION",
             "N-CREATE", "N-DELETE")
 _NATIVE = (_uid.ExplicitVRLittleEndian, _uid.ImplicitVRLittleEndian,
            _uid.DeflatedExplicitVRLittleEndian, _uid.ExplicitVRBigEndian)
@@ -363,7 +372,11 @@ class Server:
         (in every transfer syntax: data sets are kept as received), the query SOP classes
         for C-FIND. N-services have no default.
     tls
-        An :class:`ssl.SSLContext` (server side) for DICOM over TLS.
+        DICOM over TLS: an :class:`ssl.SSLContext` (server side), or a
+        :class:`~pacsnb.net.tls.TLSConfig` (or a dict of its fields): ``certfile`` and
+        ``keyfile`` (required), ``cafile`` to require client certificates signed by it
+        (mutual TLS), ``profile`` (a PS3.15 Annex B profile, BCP 195 non-downgrading by
+        default). See :mod:`pacsnb.net.tls`.
     identity
         ``f(UserIdentityRQ) -> bool, bytes or None`` to check user identity negotiation
         (``False`` rejects); ``None`` ignores it.
@@ -372,6 +385,19 @@ class Server:
         (in ``spool_dir``) as they arrive instead of being held in memory.
     spool_dir
         Where spool files go (default: the system's temporary folder).
+    destinations
+        C-MOVE destinations: ``{AE title: (host, port)}``, or a function of the AE title
+        returning ``(host, port)`` or ``None``. A destination not found gets 0xA801 (move
+        destination unknown).
+    move_timeout
+        Seconds allowed to connect to a move destination, and for each C-STORE
+        sub-operation's response (C-MOVE and C-GET).
+    max_operations
+        The asynchronous operations window granted to a requestor that proposes one: up
+        to this many C-STORE and C-ECHO requests of one association are handled at once
+        (their handlers run concurrently; each response goes as soon as its handler
+        returns). Other requests, and associations without the proposal, are handled
+        one at a time. ``1`` grants no window.
 
     Attributes
     ----------
@@ -405,7 +431,10 @@ class Server:
                  network_timeout: float | None = 60.0,
                  sop_classes: Mapping[str, Iterable[str]] | None = None, tls: Any = None,
                  identity: Callable[[UserIdentityRQ], Any] | None = None,
-                 spool_threshold: int = 8 << 20, spool_dir: str | os.PathLike | None = None) -> None:
+                 spool_threshold: int = 8 << 20, spool_dir: str | os.PathLike | None = None,
+                 max_operations: int = 16,
+                 destinations: Mapping[str, tuple[str, int]] | Callable[[str], Any] | None = None,
+                 move_timeout: float | None = 30.0) -> None:
         unknown = sorted(set(handlers) - set(SERVICES))
         if unknown:
             raise NetworkError(f"no SCP support for {', '.join(unknown)}; handlers can be given for "
@@ -417,7 +446,11 @@ class Server:
         self.max_associations = max_associations
         self.artim_timeout = artim_timeout
         self.network_timeout = network_timeout
-        self.tls = tls
+        #: The server's :class:`ssl.SSLContext` (``None``: plain TCP).
+        self.tls = ssl_context(tls, server_side=True)
+        if not isinstance(max_operations, int) or not 1 <= max_operations <= 256:
+            raise NetworkError(f"max_operations must be an int from 1 to 256, not {max_operations!r}")
+        self.max_operations = max_operations
         self.spool_threshold = spool_threshold
         self.spool_dir = os.fspath(spool_dir) if spool_dir is not None else None
         supported: dict[str, tuple[str, ...] | None] = {}
@@ -431,18 +464,32 @@ class Server:
                 classes = storage_sop_classes()
             elif service == "C-FIND":
                 classes = _find_sop_classes()
+            elif service in ("C-MOVE", "C-GET"):
+                suffix = "Move" if service == "C-MOVE" else "Get"
+                classes = tuple(u for u in _uid.all_uids("SOP Class") if u.keyword.endswith(suffix))
             else:
                 raise NetworkError(f"say which SOP classes the {service} handler serves: "
                                    f"Server(..., sop_classes={{{service!r}: [...]}})")
             syntaxes = _all_transfer_syntaxes() if service == "C-STORE" else _NATIVE
             for sop in classes:
                 supported[str(sop)] = syntaxes
+        roles: dict[str, tuple[bool, bool]] = {}
+        if "C-GET" in self.handlers:  # C-STORE sub-operations go back to the requestor: its SCP role
+            for sop in overrides.get("C-STORE", storage_sop_classes()):
+                supported.setdefault(str(sop), _all_transfer_syntaxes())
+                roles[str(sop)] = (True, True)
+        #: Where C-MOVE destinations are: ``{AE title: (host, port)}`` or a function of the AE
+        #: title returning ``(host, port)`` or ``None`` (unknown: 0xA801).
+        self.destinations = destinations if destinations is not None else {}
+        #: Seconds allowed to connect to a move destination and for each sub-operation.
+        self.move_timeout = move_timeout
         #: The negotiation policy (built from the arguments; replace it to fine-tune).
         self.policy = AcceptancePolicy(
             ae_title=ae_title if require_called_ae else None,
             calling_ae_titles=frozenset(calling_ae_titles) if calling_ae_titles is not None else None,
             abstract_syntaxes=supported, transfer_syntaxes=_NATIVE, prefer_proposed_order=True,
-            maximum_length=maximum_length, user_identity=identity)
+            maximum_length=maximum_length, user_identity=identity, roles=roles,
+            async_operations_window=AsyncOperationsWindow(max_operations, 1) if max_operations > 1 else None)
         self._stats: dict[str, int] = {
             "connections": 0, "associations_active": 0, "associations_accepted": 0,
             "associations_rejected": 0, "associations_released": 0, "associations_aborted": 0,
@@ -458,6 +505,18 @@ class Server:
         state = f"listening on {self.host}:{self.port}" if self.is_serving else "stopped"
         return (f"<Server {self.ae_title} {state}, {self._stats['associations_active']} associations, "
                 f"services {', '.join(self.handlers)}>")
+
+    def _destination(self, ae_title: str) -> tuple[str, int] | None:
+        dest = self.destinations
+        try:
+            address = dest(ae_title) if callable(dest) else dest.get(ae_title)
+        except Exception:  # a failing lookup is an unknown destination, logged
+            log.exception("%s: looking up move destination %r failed", self.ae_title, ae_title)
+            return None
+        if address is None:
+            return None
+        host, port = address
+        return str(host), int(port)
 
     @property
     def is_serving(self) -> bool:
@@ -582,6 +641,7 @@ class Server:
             self._stats["associations_accepted"] += 1
             self._stats["associations_active"] += 1
             try:
+                conn.window = _granted_window(outcome.response)
                 conn.send_associate_accept(outcome.response)
                 await self._messages(conn, info, contexts)
             finally:
@@ -602,6 +662,9 @@ class Server:
 
     async def _messages(self, conn: Connection, info: AssociationInfo,
                         contexts: dict[int, NegotiatedContext]) -> None:
+        if conn.window > 1:
+            await self._messages_window(conn, info, contexts)
+            return
         while True:
             if self._stopping:
                 conn.abort()
@@ -624,6 +687,80 @@ class Server:
             self._stats["associations_aborted"] += 1
             return
 
+    async def _messages_window(self, conn: Connection, info: AssociationInfo,
+                               contexts: dict[int, NegotiatedContext]) -> None:
+        """The messages of an association with an asynchronous operations window: C-STORE and
+        C-ECHO requests are handled concurrently, up to ``conn.window`` at once; any other
+        message waits until those in progress are done, then is handled alone."""
+        running: set[asyncio.Task] = set()
+        slots = asyncio.Semaphore(conn.window)
+
+        async def one(msg: Message) -> None:
+            try:
+                await self._handle(conn, info, contexts, msg)
+            finally:
+                if msg.data is not None and hasattr(msg.data, "close"):
+                    msg.data.close()
+                slots.release()
+
+        def done(task: asyncio.Task) -> None:
+            running.discard(task)
+            conn.busy = bool(running)
+            if self._stopping and not running:  # the work in flight is done: end the association
+                conn.abort()
+            if not task.cancelled() and task.exception() is not None:  # pragma: no cover - _handle answers
+                log.error("%s: handling a request failed: %r", self.ae_title, task.exception())
+
+        async def drain() -> None:
+            if running:
+                await asyncio.wait(list(running))
+
+        try:
+            while True:
+                if self._stopping:
+                    await drain()
+                    conn.abort()
+                    self._stats["associations_aborted"] += 1
+                    return
+                ev = await conn.next_event()
+                if isinstance(ev, Message):
+                    service = ev.command.service
+                    if service == "C-ECHO" and not running:  # nothing to overlap with: no task
+                        await slots.acquire()
+                        conn.busy = True
+                        try:
+                            await one(ev)
+                        finally:
+                            conn.busy = False
+                        continue
+                    if service in ("C-STORE", "C-ECHO") and ev.command.is_request:
+                        await slots.acquire()
+                        conn.busy = True
+                        task = asyncio.get_running_loop().create_task(one(ev))
+                        running.add(task)
+                        task.add_done_callback(done)
+                        continue
+                    await drain()
+                    await slots.acquire()
+                    conn.busy = True
+                    try:
+                        await one(ev)
+                    finally:
+                        conn.busy = bool(running)
+                    continue
+                await drain()
+                if isinstance(ev, ReleaseIndication):
+                    self._stats["associations_released"] += 1
+                    conn.send_release_response()
+                    return
+                self._stats["associations_aborted"] += 1
+                return
+        finally:
+            for task in list(running):
+                task.cancel()
+            if running:
+                await asyncio.wait(list(running), timeout=1.0)
+
     async def _handle(self, conn: Connection, info: AssociationInfo,
                       contexts: dict[int, NegotiatedContext], msg: Message) -> None:
         cmd = msg.command
@@ -645,7 +782,12 @@ class Server:
             await self._respond(conn, ctx, cmd.response(Status.UNRECOGNIZED_OPERATION,
                                                         error_comment=f"no {service} here"))
             return
+        if service == "N-CREATE" and not cmd.affected_sop_instance_uid:  # the performer names it
+            cmd = cmd.replace(affected_sop_instance_uid=str(_uid.generate_uid()))
         request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled)
+        if service in ("C-MOVE", "C-GET"):
+            await serve_retrieve(self, conn, ctx, contexts, request, handler)
+            return
         if service == "C-FIND":
             await self._find(conn, ctx, request, handler)
             return
@@ -711,6 +853,14 @@ class Server:
         await self._respond(conn, ctx, final)
 
 
+def _granted_window(response: Any) -> int:
+    """The operations a requestor may have outstanding, by our A-ASSOCIATE-AC (1 without a window)."""
+    window = getattr(response.user_information, "async_operations_window", None)
+    if window is None:
+        return 1
+    return max(1, min(window.max_operations_invoked or 256, 256))
+
+
 def _advance(iterator) -> tuple[bool, Any]:
     try:
         return True, next(iterator)
@@ -718,8 +868,17 @@ def _advance(iterator) -> tuple[bool, Any]:
         return False, None
 
 
+@functools.lru_cache(maxsize=256)
+def _runs_on_loop(handler: Callable) -> bool:
+    return inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
+
+
 async def _call(handler: Callable, request: ServiceRequest) -> Any:
-    if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):
+    try:
+        on_loop = _runs_on_loop(handler)
+    except TypeError:  # an unhashable callable
+        on_loop = inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
+    if on_loop:
         result = handler(request)
     else:
         loop = asyncio.get_running_loop()

@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, Union
@@ -42,16 +42,19 @@ from pacsnb.io import read as _read
 from pacsnb.io import read_bytes as _read_bytes
 from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, CCancelRQ, CEchoRQ, CFindRQ, CStoreRQ, Message,
                               Priority, Response, Status, StatusCategory, status_category)
-from pacsnb.net.items import PresentationContextRQ, UserIdentityRQ
+from pacsnb.net.items import AsyncOperationsWindow, PresentationContextRQ, UserIdentityRQ
 from pacsnb.net.loop import bridge
 from pacsnb.net.negotiation import (CONVERTIBLE_TRANSFER_SYNTAXES, DEFAULT_TRANSFER_SYNTAXES,
                                     NegotiatedContext, build_request, find_context,
                                     negotiated_contexts, propose)
+from pacsnb.net.retrieve import (GET_SOP_CLASSES, MOVE_SOP_CLASSES, WORKLIST_SOP_CLASS, QueryRetrieveSCU,
+                                 _spool_sink, explain_status)
 from pacsnb.net.pdu import (DEFAULT_MAXIMUM_LENGTH, AssociateAC, AssociateRJ,
                             AssociateRQ, RejectReason, RejectResult, RejectSource)
 from pacsnb.net.statemachine import (AbortIndication, AssociateAccepted, AssociateRejected,
                                      ProviderAbortIndication, ReleaseConfirmation,
                                      ReleaseIndication, StateMachine)
+from pacsnb.net.tls import ssl_context
 from pacsnb.net.transport import (Connection, ConnectionClosed, IdleTimeout, ProtocolError,
                                   open_connection)
 
@@ -84,12 +87,12 @@ DEFAULT_STORAGE_SOP_CLASSES: tuple[str, ...] = tuple(
         "RTStructureSetStorage", "RTPlanStorage", "SpatialRegistrationStorage", "RawDataStorage",
     ) if hasattr(_uid, kw))
 
-#: The Query/Retrieve FIND SOP classes of :meth:`Association.find`, by information model;
-#: both are proposed (with the native transfer syntaxes) when ``connect`` is given no
-#: ``contexts``.
+#: The FIND SOP classes of :meth:`Association.find`, by information model; all are
+#: proposed (with the native transfer syntaxes) when ``connect`` is given no ``contexts``.
 FIND_SOP_CLASSES: dict[str, str] = {
     "patient": "1.2.840.10008.5.1.4.1.2.1.1",  # Patient Root Query/Retrieve Information Model - FIND
     "study": "1.2.840.10008.5.1.4.1.2.2.1",    # Study Root Query/Retrieve Information Model - FIND
+    "worklist": WORKLIST_SOP_CLASS,             # Modality Worklist Information Model - FIND
 }
 
 #: The unique key of each query level (sent empty when not given, so every match names it).
@@ -252,7 +255,24 @@ def _propose_exact(wanted: list, fallback: tuple[str, ...]) -> tuple[Presentatio
 
 
 def _default_contexts() -> tuple[PresentationContextRQ, ...]:
-    return propose([VERIFICATION_SOP_CLASS, *FIND_SOP_CLASSES.values(), *DEFAULT_STORAGE_SOP_CLASSES])
+    return propose([VERIFICATION_SOP_CLASS, *FIND_SOP_CLASSES.values(), *MOVE_SOP_CLASSES.values(),
+                    *GET_SOP_CLASSES.values(), *DEFAULT_STORAGE_SOP_CLASSES])
+
+
+_GET_CLASSES = frozenset(GET_SOP_CLASSES.values()) | frozenset(
+    str(u) for u in _uid.all_uids("SOP Class") if u.keyword.endswith("Get"))
+
+
+def _roles(pcs: Sequence[PresentationContextRQ]) -> dict[str, tuple[bool, bool]]:
+    """SCU and SCP role for every storage context when a GET SOP class is proposed (the peer
+    sends the C-STORE sub-operations of a C-GET back to us); no role selection otherwise."""
+    if not any(pc.abstract_syntax in _GET_CLASSES for pc in pcs):
+        return {}
+    return {pc.abstract_syntax: (True, True) for pc in pcs if pc.abstract_syntax in _STORAGE_CLASSES}
+
+
+_STORAGE_CLASSES = frozenset(str(u) for u in _uid.all_uids("SOP Class")
+                             if u.keyword.endswith("Storage") and u.keyword != "MediaStorageDirectoryStorage")
 
 
 def _identity(identity: Any) -> UserIdentityRQ | None:
@@ -262,8 +282,23 @@ def _identity(identity: Any) -> UserIdentityRQ | None:
         return UserIdentityRQ.username(identity)
     if isinstance(identity, tuple) and len(identity) == 2:
         return UserIdentityRQ.username_and_passcode(str(identity[0]), str(identity[1]))
-    raise NetworkError(f"identity must be a user name, a (user, password) pair or a UserIdentityRQ, "
-                       f"not {identity!r}")
+    if isinstance(identity, Mapping):
+        spec = dict(identity)
+        positive = bool(spec.pop("positive_response", False))
+        if set(spec) == {"username"}:
+            return UserIdentityRQ.username(str(spec["username"]), positive_response_requested=positive)
+        if set(spec) == {"username", "passcode"}:
+            return UserIdentityRQ.username_and_passcode(str(spec["username"]), str(spec["passcode"]),
+                                                        positive_response_requested=positive)
+        if set(spec) == {"kerberos"}:
+            return UserIdentityRQ.kerberos(spec["kerberos"], positive_response_requested=positive)
+        if set(spec) == {"saml"}:
+            return UserIdentityRQ.saml(spec["saml"], positive_response_requested=positive)
+        if set(spec) == {"jwt"}:
+            return UserIdentityRQ.jwt(spec["jwt"], positive_response_requested=positive)
+    raise NetworkError(f"identity must be a user name, a (user, password) pair, a dict with 'username' "
+                       f"(and 'passcode'), 'kerberos', 'saml' or 'jwt' (and 'positive_response'), or a "
+                       f"UserIdentityRQ, not {identity!r}")
 
 
 _REJECT_TEXT = {
@@ -327,9 +362,13 @@ class _FindState:
 def _find_identifier(level: str, model: str, fields: Iterable[str] | None, keys: dict[str, Any]
                      ) -> tuple[str, str, Dataset, list[str]]:
     """The SOP class, level, identifier and column order of a query."""
+    if level is not None and str(level).upper() == "WORKLIST":
+        model = "worklist"
     sop_class = FIND_SOP_CLASSES.get(str(model).lower())
     if sop_class is None:
         raise DicomValueError(f"model must be one of {sorted(FIND_SOP_CLASSES)}, not {model!r}")
+    if sop_class == WORKLIST_SOP_CLASS:
+        return _worklist_identifier(fields, keys)
     level = str(level).upper()
     if level not in _UNIQUE_KEYS:
         raise DicomValueError(f"level must be one of {sorted(_UNIQUE_KEYS)}, not {level!r}")
@@ -347,6 +386,33 @@ def _find_identifier(level: str, model: str, fields: Iterable[str] | None, keys:
         value = keys.get(kw)
         setattr(ds, kw, None if value is None or value == "" else value)
     return sop_class, level, ds, [kw for kw in order if kw not in _NOT_COLUMNS]
+
+
+def _worklist_identifier(fields: Iterable[str] | None, keys: dict[str, Any]
+                         ) -> tuple[str, str, Dataset, list[str]]:
+    """A Modality Worklist query: no level; a dict value is the one item of a sequence key."""
+    if isinstance(fields, str):
+        fields = [fields]
+    order = list(dict.fromkeys([*keys, *(fields or ())]))
+    ds = Dataset()
+    for kw in order:
+        if _dictionary.tag_for_keyword(kw) is None:
+            raise DicomValueError(f"{kw!r} is not a DICOM keyword")
+        setattr(ds, kw, _worklist_value(kw, keys.get(kw)))
+    return WORKLIST_SOP_CLASS, "WORKLIST", ds, [kw for kw in order if kw not in _NOT_COLUMNS]
+
+
+def _worklist_value(kw: str, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        item = Dataset()
+        for k, v in value.items():
+            if _dictionary.tag_for_keyword(k) is None:
+                raise DicomValueError(f"{k!r} (in {kw}) is not a DICOM keyword")
+            setattr(item, k, _worklist_value(k, v))
+        return [item]
+    if isinstance(value, Dataset):
+        return [value]
+    return None if value is None or value == "" else value
 
 
 def _plain(value: Any) -> Any:
@@ -390,7 +456,7 @@ def _frame(results: list[Dataset], columns: list[str]) -> Any:
 
 # --- the association --------------------------------------------------------------------------
 
-class Association:
+class Association(QueryRetrieveSCU):
     """An established association, as requestor (SCU).
 
     Made by :func:`connect`. Its coroutines run on pacsnb's service loop whatever loop
@@ -452,12 +518,22 @@ class Association:
     @property
     def accepted_contexts(self) -> tuple[NegotiatedContext, ...]:
         """The accepted presentation contexts."""
-        return tuple(c for c in self.contexts if c.accepted)
+        contexts = self.contexts
+        cached = getattr(self, "_accepted_cache", None)  # computed once per association
+        if cached is None or cached[0] is not contexts:
+            cached = self._accepted_cache = (contexts, tuple(c for c in contexts if c.accepted))
+        return cached[1]
 
     @property
     def max_pdu_length(self) -> int:
         """The peer's Maximum Length (0: unlimited): every PDU sent stays within it."""
         return self._conn.machine.peer_max_length
+
+    @property
+    def max_operations(self) -> int:
+        """Operations we may have outstanding at once: the asynchronous operations window
+        the peer granted (1 when it answered none, as most peers do)."""
+        return _granted_window(self.request, self.response)
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -522,7 +598,12 @@ class Association:
     async def store(self, items: Item | Iterable[Item], *, progress: bool = True,
                     priority: int = Priority.MEDIUM, move_originator_aet: str | None = None,
                     move_originator_message_id: int | None = None) -> int | list[int]:
-        """C-STORE data sets or files over this association, one after the other.
+        """C-STORE data sets or files over this association.
+
+        When the peer granted an asynchronous operations window of more than one
+        operation (see :attr:`max_operations`), up to that many C-STORE requests are
+        sent before their responses are awaited (pipelining: a request is on the wire
+        while the peer stores the one before); otherwise one at a time.
 
         Parameters
         ----------
@@ -537,10 +618,10 @@ class Association:
         Returns
         -------
         int or list of int
-            The status of each item (0 success, Bxxx warning, others failure); one int for
-            a single data set or file. An item whose SOP class and transfer syntax have no
-            accepted presentation context is not sent and gets 0x0122 (SOP class not
-            supported), with a warning in the log.
+            The status of each item, in the order of ``items`` (0 success, Bxxx warning,
+            others failure); one int for a single data set or file. An item whose SOP
+            class and transfer syntax have no accepted presentation context is not sent
+            and gets 0x0122 (SOP class not supported), with a warning in the log.
 
         Raises
         ------
@@ -564,19 +645,59 @@ class Association:
             from tqdm.auto import tqdm
             bar = tqdm(total=total, unit="file", desc=f"C-STORE to {self.request.called_ae_title}")
         statuses: list[int] = []
+        pending: dict[int, int] = {}  # message ID -> index in statuses, of requests sent
+        window = self.max_operations
         try:
             for item in seq:
-                statuses.append(await self._store_one(item, priority, move_aet, move_id))
-                if bar is not None:
-                    bar.update(1)
+                while len(pending) >= window:
+                    await self._store_collect(pending, statuses, bar)
+                index = len(statuses)
+                statuses.append(Status.PROCESSING_FAILURE)
+                sent = await self._store_send(item, priority, move_aet, move_id)
+                if sent < 0:  # a message ID, negated: the response will come
+                    pending[-sent] = index
+                else:  # not sent (no presentation context): its status
+                    statuses[index] = sent
+                    if bar is not None:
+                        bar.update(1)
+            while pending:
+                await self._store_collect(pending, statuses, bar)
         finally:
             if bar is not None:
                 bar.close()
         return statuses[0] if single and len(statuses) == 1 else statuses
 
-    async def _store_one(self, item, priority, move_aet, move_id) -> int:
+    async def _store_collect(self, pending: dict[int, int], statuses: list[int], bar) -> None:
+        """Wait for the next C-STORE response of a request in ``pending``; record its status."""
+        try:
+            ev = await self._conn.next_event(self.dimse_timeout)
+        except asyncio.TimeoutError:
+            self._conn.abort()
+            raise NetworkError(f"no C-STORE response from {self.where} within {self.dimse_timeout} s "
+                               f"({len(pending)} outstanding, message IDs {sorted(pending)[:8]}); the "
+                               f"association was aborted") from None
+        if isinstance(ev, Message):
+            cmd = ev.command
+            if isinstance(cmd, Response) and cmd.message_id_being_responded_to in pending:
+                statuses[pending.pop(cmd.message_id_being_responded_to)] = cmd.status
+                if cmd.status:
+                    log.info("%s: C-STORE of %s: status 0x%04X %s", self.where,
+                             getattr(cmd, "affected_sop_instance_uid", "?"), cmd.status, cmd.error_comment or "")
+                if bar is not None:
+                    bar.update(1)
+                return
+            log.warning("%s: unexpected %s ignored while waiting for C-STORE responses", self.where, cmd.name)
+            return
+        if isinstance(ev, ReleaseIndication):
+            raise AssociationAborted(f"{self.where} asked to release the association while "
+                                     f"{len(pending)} C-STORE operations were outstanding")
+        raise _aborted(ev, self.where)
+
+    async def _store_send(self, item, priority, move_aet, move_id) -> int:
+        """Send the C-STORE-RQ of one item: minus its message ID, or the status of an item not sent."""
         if isinstance(item, Dataset):
-            return await self._store_dataset(item, priority, move_aet, move_id, str(item.get("SOPInstanceUID", "?")))
+            return await self._store_dataset(item, priority, move_aet, move_id,
+                                             str(item.get("SOPInstanceUID", "?")), wait=False)
         path = os.fspath(item)
         info = _file_info(path)
         if info is not None:
@@ -584,11 +705,22 @@ class Association:
             if ctx is not None and ctx.transfer_syntax == info.transfer_syntax:
                 with open(path, "rb") as f:  # the data set streams from disk as it is
                     f.seek(info.offset)
-                    return await self._send_store(ctx, info.sop_class_uid, info.sop_instance_uid, f,
-                                                  priority, move_aet, move_id)
+                    return -await self._start_store(ctx, info.sop_class_uid, info.sop_instance_uid, f,
+                                                    priority, move_aet, move_id)
             if ctx is None:
                 return self._no_context(info.sop_class_uid, info.transfer_syntax, path)
-        return await self._store_dataset(_read(path), priority, move_aet, move_id, path)
+        return await self._store_dataset(_read(path), priority, move_aet, move_id, path, wait=False)
+
+    async def _store_one(self, item, priority, move_aet, move_id) -> int:
+        """C-STORE one item and wait for its response: its status."""
+        statuses: list[int] = [Status.PROCESSING_FAILURE]
+        sent = await self._store_send(item, priority, move_aet, move_id)
+        if sent >= 0:
+            return sent
+        pending = {-sent: 0}
+        while pending:
+            await self._store_collect(pending, statuses, None)
+        return statuses[0]
 
     def _no_context(self, sop_class: str, ts: str | None, what: str) -> int:
         log.warning("%s: not sent: %s has no accepted presentation context for SOP class %s in "
@@ -596,7 +728,8 @@ class Association:
                     self.where, what, sop_class, ts or "native")
         return Status.SOP_CLASS_NOT_SUPPORTED
 
-    async def _store_dataset(self, ds: Dataset, priority, move_aet, move_id, what: str) -> int:
+    async def _store_dataset(self, ds: Dataset, priority, move_aet, move_id, what: str, *,
+                             wait: bool = True) -> int:
         sop_class, ts = _dataset_syntax(ds)
         sop_instance = ds.get("SOPInstanceUID")
         if not sop_instance:
@@ -605,15 +738,22 @@ class Association:
         if ctx is None:
             return self._no_context(sop_class, ts, what)
         data = encode_dataset(ds, ctx.transfer_syntax)
+        if not wait:
+            return -await self._start_store(ctx, sop_class, str(sop_instance), data, priority, move_aet, move_id)
         return await self._send_store(ctx, sop_class, str(sop_instance), data, priority, move_aet, move_id)
 
-    async def _send_store(self, ctx, sop_class, sop_instance, data, priority, move_aet, move_id) -> int:
+    async def _start_store(self, ctx, sop_class, sop_instance, data, priority, move_aet, move_id) -> int:
+        """Send a C-STORE-RQ: its message ID."""
         self._check()
         mid = self._next_id()
         rq = CStoreRQ(message_id=mid, affected_sop_class_uid=sop_class,
                       affected_sop_instance_uid=sop_instance, priority=priority,
                       move_originator_aet=move_aet, move_originator_message_id=move_id)
         await self._conn.send_message(ctx.context_id, rq, data)
+        return mid
+
+    async def _send_store(self, ctx, sop_class, sop_instance, data, priority, move_aet, move_id) -> int:
+        mid = await self._start_store(ctx, sop_class, sop_instance, data, priority, move_aet, move_id)
         rsp = (await self._response(mid, "C-STORE")).command
         if rsp.status:
             log.info("%s: C-STORE of %s: status 0x%04X %s", self.where, sop_instance, rsp.status,
@@ -725,10 +865,12 @@ class Association:
             await bridge(self._find_end(state))
 
     async def cancel(self) -> bool:
-        """C-CANCEL the running C-FIND; whether there was one to cancel.
+        """C-CANCEL the running C-FIND, C-MOVE or C-GET; whether there was one to cancel.
 
-        The find ends when the peer's final response (cancel, FE00) comes: :meth:`find`
-        then returns the matches so far, :meth:`find_iter` stops.
+        The operation ends when the peer's final response (cancel, FE00) comes: :meth:`find`
+        then returns the matches so far, :meth:`find_iter` stops, :meth:`move` and
+        :meth:`get` return a :class:`~pacsnb.net.retrieve.RetrieveResult` whose
+        ``cancelled`` is true. Call it from another task than the one awaiting the operation.
         """
         return await bridge(self._cancel())
 
@@ -760,7 +902,8 @@ class Association:
             ctx = next((c for c in self.accepted_contexts if c.abstract_syntax == sop_class), None)
             if ctx is None:
                 model = next(m for m, u in FIND_SOP_CLASSES.items() if u == sop_class)
-                raise NetworkError(f"{self.where} did not accept the {model.title()} Root FIND SOP Class "
+                name = "Modality Worklist" if model == "worklist" else f"{model.title()} Root"
+                raise NetworkError(f"{self.where} did not accept the {name} FIND SOP Class "
                                    f"({sop_class}); propose it in connect(contexts=...)")
             state = _FindState(ctx, self._next_id(), f"C-FIND at {level} level")
             await self._conn.send_message(ctx.context_id, CFindRQ(message_id=state.message_id,
@@ -794,8 +937,8 @@ class Association:
             log.warning("%s: %s ended with status 0x%04X %s", self.where, state.what, rsp.status,
                         rsp.error_comment or "")
         elif category is not StatusCategory.SUCCESS:
-            comment = f": {rsp.error_comment}" if rsp.error_comment else ""
-            raise DimseError(f"{state.what} on {self.where} failed{comment}", rsp.status)
+            raise DimseError(explain_status(state.what, rsp.status, where=self.where,
+                                            comment=rsp.error_comment), rsp.status)
         return None
 
     async def _find_end(self, state: _FindState) -> None:
@@ -861,8 +1004,25 @@ class Association:
             await self.abort()
 
 
+def _granted_window(rq: AssociateRQ, ac: AssociateAC) -> int:
+    """The number of operations the requestor may invoke at once, by the A-ASSOCIATE-AC."""
+    granted = ac.user_information.async_operations_window
+    proposed = rq.user_information.async_operations_window
+    if granted is None or proposed is None:
+        return 1
+    n = granted.max_operations_invoked or proposed.max_operations_invoked or _MAX_WINDOW
+    if proposed.max_operations_invoked:
+        n = min(n, proposed.max_operations_invoked)
+    return max(1, min(n, _MAX_WINDOW))
+
+
+#: The largest asynchronous operations window used (0, unlimited, counts as this).
+_MAX_WINDOW = 256
+
+
 async def _open(host: str, port: int, *, ae_title: str, called_ae: str, contexts, tls, identity,
-                timeout: float | None, dimse_timeout: float | None, max_pdu_length: int) -> Association:
+                timeout: float | None, dimse_timeout: float | None, max_pdu_length: int,
+                max_operations: int = 1) -> Association:
     if contexts is None:
         pcs = _default_contexts()
     elif isinstance(contexts, (list, tuple)) and contexts and all(isinstance(c, PresentationContextRQ)
@@ -870,10 +1030,15 @@ async def _open(host: str, port: int, *, ae_title: str, called_ae: str, contexts
         pcs = tuple(contexts)
     else:
         pcs = contexts_for(_expand(contexts)[0])
+    if not isinstance(max_operations, int) or not 1 <= max_operations <= _MAX_WINDOW:
+        raise NetworkError(f"max_operations must be an int from 1 to {_MAX_WINDOW}, not {max_operations!r}")
+    window = AsyncOperationsWindow(max_operations, 1) if max_operations > 1 else None
     rq = build_request(called_ae, ae_title, pcs, maximum_length=max_pdu_length,
-                       user_identity=_identity(identity))
+                       user_identity=_identity(identity), async_operations_window=window,
+                       roles=_roles(pcs))
     machine = StateMachine(artim_timeout=timeout if timeout else 30.0)
-    conn = await open_connection(host, port, rq, machine=machine, ssl=tls, timeout=timeout)
+    conn = await open_connection(host, port, rq, machine=machine, sink=_spool_sink,
+                                 ssl=ssl_context(tls, server_side=False), timeout=timeout)
     where = f"{called_ae} at {host}:{port}"
     try:
         ev = await conn.next_event(timeout)
@@ -923,7 +1088,7 @@ class _Connect:
 def connect(host: str, port: int, *, ae_title: str = DEFAULT_AE_TITLE, called_ae: str = "ANY-SCP",
             contexts: Any = None, tls: Any = None, identity: Any = None, timeout: float | None = 30.0,
             dimse_timeout: float | None = None,
-            max_pdu_length: int = DEFAULT_MAXIMUM_LENGTH) -> _Connect:
+            max_pdu_length: int = DEFAULT_MAXIMUM_LENGTH, max_operations: int = 16) -> _Connect:
     """Open an association with a DICOM node (as SCU).
 
     Use it as ``async with connect(...) as assoc`` (released at the end, aborted if an
@@ -939,23 +1104,35 @@ def connect(host: str, port: int, *, ae_title: str = DEFAULT_AE_TITLE, called_ae
     called_ae
         The peer's AE title.
     contexts
-        What to propose: ``None`` for Verification, the Patient and Study Root FIND SOP
-        classes (:data:`FIND_SOP_CLASSES`) and the common storage SOP classes
-        (:data:`DEFAULT_STORAGE_SOP_CLASSES`) in the native transfer syntaxes; otherwise
+        What to propose: ``None`` for Verification, the Patient and Study Root FIND, MOVE
+        and GET SOP classes and Modality Worklist FIND (:data:`FIND_SOP_CLASSES`,
+        :data:`~pacsnb.net.retrieve.MOVE_SOP_CLASSES`, :data:`~pacsnb.net.retrieve.GET_SOP_CLASSES`)
+        and the common storage SOP classes (:data:`DEFAULT_STORAGE_SOP_CLASSES`) in the
+        native transfer syntaxes; otherwise
         anything :func:`contexts_for` takes (SOP class UIDs, ``(sop_class, transfer_syntax)``
         pairs, data sets, files, folders), or ready :class:`~pacsnb.net.PresentationContextRQ`
         items. Files in a compressed transfer syntax need their own context: pass them.
     tls
-        An :class:`ssl.SSLContext` for DICOM over TLS.
+        DICOM over TLS: an :class:`ssl.SSLContext`, or a :class:`~pacsnb.net.tls.TLSConfig`
+        (or a dict of its fields: ``certfile``, ``keyfile`` for mutual TLS, ``cafile`` to
+        verify the server, ``profile``, ...) turned into a context for a PS3.15 Annex B
+        profile by :func:`~pacsnb.net.tls.make_context`. ``None``: plain TCP.
     identity
-        User identity negotiation: a user name, a ``(user, password)`` pair or a
-        :class:`~pacsnb.net.UserIdentityRQ`.
+        User identity negotiation: a user name, a ``(user, password)`` pair, a dict
+        (``{"username": ..., "passcode": ...}``, ``{"kerberos": ticket}``, ``{"saml": assertion}``
+        or ``{"jwt": token}``, with ``"positive_response": True`` to ask the peer to answer:
+        :attr:`Association.identity_response`) or a :class:`~pacsnb.net.UserIdentityRQ`.
     timeout
         Seconds allowed for connecting, negotiating and releasing (also the ARTIM timer).
     dimse_timeout
         Seconds to wait for each DIMSE response (default: ``timeout``).
     max_pdu_length
         The largest P-DATA-TF we accept (the Maximum Length we propose).
+    max_operations
+        The asynchronous operations window we propose: how many operations we may have
+        outstanding at once (:meth:`Association.store` pipelines up to what the peer
+        grants). ``1`` leaves the sub-item out of the request (for a peer that mishandles
+        it); peers that do not support it answer nothing and get one operation at a time.
 
     Raises
     ------
@@ -980,4 +1157,4 @@ def connect(host: str, port: int, *, ae_title: str = DEFAULT_AE_TITLE, called_ae
     """
     return _Connect(host, port, dict(ae_title=ae_title, called_ae=called_ae, contexts=contexts, tls=tls,
                                      identity=identity, timeout=timeout, dimse_timeout=dimse_timeout,
-                                     max_pdu_length=max_pdu_length))
+                                     max_pdu_length=max_pdu_length, max_operations=max_operations))

@@ -178,6 +178,85 @@ class SyncAssociation:
         """
         return run_sync(self.association.find(level, model, fields=fields, **keys))
 
+    def move(self, dest: str | None, level: str, model: str = "study", **kwargs: Any) -> Any:
+        """C-MOVE; a :class:`~pacsnb.net.retrieve.RetrieveResult` (see :meth:`Association.move`).
+
+        ``move("ME", ..., into=folder)`` receives the images on a temporary storage SCP that
+        runs on the service loop while this thread waits.
+
+        Examples
+        --------
+        >>> import socket, tempfile
+        >>> from pacsnb.net import Server, sync
+        >>> from pacsnb.net.memory import MemoryQR
+        >>> from pacsnb.samples import make_ct_series
+        >>> series = make_ct_series(n_slices=2, rows=8, columns=8)
+        >>> with socket.socket() as s:
+        ...     s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+        >>> server = sync.start(Server(MemoryQR(series).handlers(), port=0, ae_title="QR",
+        ...                            destinations={"PACSNB": ("127.0.0.1", port)}))
+        >>> with sync.connect("127.0.0.1", server.port, called_ae="QR") as pacs:
+        ...     result = pacs.move("ME", "STUDY", into=tempfile.mkdtemp(), port=port, host="127.0.0.1",
+        ...                        progress=False, StudyInstanceUID=series[0].StudyInstanceUID)
+        >>> sync.stop(server)
+        >>> result.completed, len(result.paths)
+        (2, 2)
+        """
+        return run_sync(self.association.move(dest, level, model, **kwargs))
+
+    def get(self, level: str, model: str = "study", **kwargs: Any) -> Any:
+        """C-GET; a :class:`~pacsnb.net.retrieve.RetrieveResult` (see :meth:`Association.get`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pacsnb.net import Server, sync
+        >>> from pacsnb.net.memory import MemoryQR
+        >>> from pacsnb.samples import make_ct_series
+        >>> series = make_ct_series(n_slices=2, rows=8, columns=8)
+        >>> server = sync.start(Server(MemoryQR(series).handlers(), port=0, ae_title="QR"))
+        >>> with sync.connect("127.0.0.1", server.port, called_ae="QR") as pacs:
+        ...     result = pacs.get("STUDY", into=tempfile.mkdtemp(), progress=False,
+        ...                       StudyInstanceUID=series[0].StudyInstanceUID)
+        >>> sync.stop(server)
+        >>> result.ok, len(result.paths)
+        (True, 2)
+        """
+        return run_sync(self.association.get(level, model, **kwargs))
+
+    def n_get(self, *args: Any, **kwargs: Any) -> Any:
+        """N-GET (see :meth:`Association.n_get`)."""
+        return run_sync(self.association.n_get(*args, **kwargs))
+
+    def n_set(self, *args: Any, **kwargs: Any) -> Any:
+        """N-SET (see :meth:`Association.n_set`)."""
+        return run_sync(self.association.n_set(*args, **kwargs))
+
+    def n_create(self, *args: Any, **kwargs: Any) -> Any:
+        """N-CREATE (see :meth:`Association.n_create`)."""
+        return run_sync(self.association.n_create(*args, **kwargs))
+
+    def n_action(self, *args: Any, **kwargs: Any) -> Any:
+        """N-ACTION (see :meth:`Association.n_action`)."""
+        return run_sync(self.association.n_action(*args, **kwargs))
+
+    def n_delete(self, *args: Any, **kwargs: Any) -> Any:
+        """N-DELETE (see :meth:`Association.n_delete`)."""
+        return run_sync(self.association.n_delete(*args, **kwargs))
+
+    def n_event_report(self, *args: Any, **kwargs: Any) -> Any:
+        """N-EVENT-REPORT (see :meth:`Association.n_event_report`)."""
+        return run_sync(self.association.n_event_report(*args, **kwargs))
+
+    def cancel(self) -> bool:
+        """C-CANCEL the running operation (from another thread; see :meth:`Association.cancel`)."""
+        return run_sync(self.association.cancel())
+
+    @property
+    def identity_response(self) -> bytes | None:
+        """The peer's user identity response (see :attr:`Association.identity_response`)."""
+        return self.association.identity_response
+
     def release(self) -> None:
         """A-RELEASE."""
         run_sync(self.association.release())

@@ -44,6 +44,7 @@ Two connections talking over a real socket on 127.0.0.1, on any event loop:
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import socket
 import ssl as _ssl
@@ -61,6 +62,11 @@ __all__ = ["Connection", "ConnectionClosed", "ProtocolError", "IdleTimeout", "op
            "set_nodelay"]
 
 log = logging.getLogger(__name__)
+
+#: The PDUs of a message are joined into writes of up to about this many bytes; a PDU of
+#: ``_COALESCE_BELOW`` bytes or more is written alone (joining would copy it).
+_COALESCE = 256 * 1024
+_COALESCE_BELOW = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +139,63 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
             pass
 
 
+class _EventQueue:
+    """A FIFO of events for the consumer of a connection: ``asyncio.Queue`` without its
+    costs (a task and a timer per timed wait): one future per wait, a ``call_later`` handle
+    for its timeout."""
+
+    __slots__ = ("_items", "_waiters", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._items: collections.deque = collections.deque()
+        self._waiters: collections.deque = collections.deque()
+        self._loop = loop
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def get_nowait(self) -> Any:
+        return self._items.popleft()
+
+    async def get(self, timeout: float | None = None) -> Any:
+        while not self._items:
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            timer = self._loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None and self._items:
+                    self._wake()  # another waiter gets the event this one leaves
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if waiter in self._waiters:  # still there after a timeout or a cancellation
+                    self._waiters.remove(waiter)
+        return self._items.popleft()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
+
+
 class Connection(asyncio.Protocol):
     """One transport connection and its association, driven by a :class:`StateMachine`.
 
@@ -187,12 +250,16 @@ class Connection(asyncio.Protocol):
         #: While ``True`` the idle timeout does not count (this side is working).
         self.busy = False
         self.task: asyncio.Task | None = None
+        #: Operations that may be outstanding at once on this association (the negotiated
+        #: asynchronous operations window; 1: one at a time).
+        self.window = 1
         self._on_open = on_open
         self._loop = asyncio.get_running_loop()
-        self._events: asyncio.Queue = asyncio.Queue()
+        self._events = _EventQueue(self._loop)
         self._closed = self._loop.create_future()
         self._writable = asyncio.Event()
         self._writable.set()
+        self._send_lock = asyncio.Lock()
         self._paused = False
         self._artim: asyncio.TimerHandle | None = None
         self._idle: asyncio.TimerHandle | None = None
@@ -350,10 +417,8 @@ class Connection(asyncio.Protocol):
         asyncio.TimeoutError
             Nothing came within ``timeout`` seconds.
         """
-        if timeout is None:
-            ev = await self._events.get()
-        else:
-            ev = await asyncio.wait_for(self._events.get(), timeout)
+        events = self._events
+        ev = events.get_nowait() if events.qsize() else await events.get(timeout)
         if self._paused and self._events.qsize() <= self.max_queued // 2 and self.transport is not None:
             self._paused = False
             self.transport.resume_reading()
@@ -395,9 +460,49 @@ class Connection(asyncio.Protocol):
         self._apply(self.machine.send_data(pdu))
 
     async def send_message(self, context_id: int, command: Command, data: DataSource | None = None) -> None:
-        """Send a DIMSE message, fragmented to the peer's maximum length."""
-        for pdu in message_to_pdus(context_id, command, data, max_pdu_length=self.machine.peer_max_length):
-            await self.send_pdu(pdu)
+        """Send a DIMSE message, fragmented to the peer's maximum length.
+
+        Messages sent concurrently (responses of operations handled at once) go one after
+        the other: the fragments of two messages are never interleaved.
+        """
+        async with self._send_lock:
+            # the PDUs of a message go to the transport in as few writes (system calls) as
+            # possible: a C-ECHO-RQ or a small C-STORE-RQ and its data set in one
+            chunks: list[bytes] = []
+            size = 0
+            for pdu in message_to_pdus(context_id, command, data, max_pdu_length=self.machine.peer_max_length):
+                if not self._writable.is_set():
+                    self._write(chunks)
+                    size = 0
+                    await self._writable.wait()
+                if self.closed:
+                    raise NetworkError(f"the connection to {self.peer} is closed")
+                for o in self.machine.send_data(pdu):
+                    if isinstance(o, SendPDU):
+                        if len(o.data) >= _COALESCE_BELOW:  # a large PDU goes as it is: no copy
+                            self._write(chunks)
+                            size = 0
+                            self._write([o.data])
+                            continue
+                        chunks.append(o.data)
+                        size += len(o.data)
+                    else:  # pragma: no cover - Evt9 in Sta6/Sta8 only sends
+                        self._write(chunks)
+                        self._apply([o])
+                if size >= _COALESCE:
+                    self._write(chunks)
+                    size = 0
+            self._write(chunks)
+
+    def _write(self, chunks: list[bytes]) -> None:
+        """Write and empty ``chunks`` (one write)."""
+        if not chunks:
+            return
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+            self.statistics["bytes_sent"] += len(data)
 
 
 async def open_connection(host: str, port: int, request: AssociateRQ, *,
@@ -442,6 +547,10 @@ async def open_connection(host: str, port: int, request: AssociateRQ, *,
             timeout)
     except (OSError, asyncio.TimeoutError) as err:
         machine.transport_closed()
+        if isinstance(err, _ssl.SSLError):
+            raise NetworkError(f"TLS handshake with {host}:{port} failed: {err.reason or err}; check that "
+                               f"the peer speaks TLS, that its certificate is signed by an authority in "
+                               f"cafile, and the TLS profile") from None
         what = f"no answer within {timeout} s" if isinstance(err, asyncio.TimeoutError) else str(err)
         raise NetworkError(f"cannot connect to {host}:{port}: {what}") from None
     return conn

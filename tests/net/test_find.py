@@ -187,7 +187,7 @@ def test_bad_arguments_and_missing_context():
                 with pytest.raises(DicomValueError):
                     await assoc.find("PATIENT")  # no PATIENT level in Study Root
                 with pytest.raises(DicomValueError):
-                    await assoc.find("STUDY", "worklist")
+                    await assoc.find("STUDY", "composite")
                 with pytest.raises(DicomValueError):
                     await assoc.find("STUDY", NotAKeyword="x")
                 with pytest.raises(NetworkError, match="Patient Root FIND"):
