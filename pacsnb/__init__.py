@@ -24,7 +24,8 @@ from pacsnb.deid import anonymize
 from pacsnb.archive import Archive
 from pacsnb.cohort import open_series, scan, write_series
 import pacsnb.viz  # registers the viewers behind DataArray.dicom.show() (viz is above cohort)
+from pacsnb.services import serve
 
 __all__ = ["__version__", "read", "read_bytes", "write", "Dataset", "DataElement", "Sequence", "Tag", "UID",
            "generate_uid", "PacsnbError", "InvalidDicomError", "pixel_array", "transcode", "connect", "Server",
-           "anonymize", "Archive", "scan", "open_series", "write_series"]
+           "anonymize", "Archive", "serve", "scan", "open_series", "write_series"]

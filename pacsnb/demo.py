@@ -1,4 +1,4 @@
-"""The pacsnb demo (``make demo``): generate a sample CT study, read it back, show it.
+"""The pacsnb demo (``make demo``): generate a sample CT study, read it back, show it, then run a PACS.
 
 Run as a script::
 
@@ -6,7 +6,11 @@ Run as a script::
 
 It writes a synthetic (PHI-free) CT study under ``OUTDIR/study/``, reads every file back
 with :func:`pacsnb.read`, prints a dcmdump-like listing of one slice and saves a picture
-of the middle slice (soft-tissue window, 40/400 HU) to ``OUTDIR/slice.png``.
+of the middle slice (soft-tissue window, 40/400 HU) to ``OUTDIR/slice.png``. Then it
+starts a PACS on 127.0.0.1 (:func:`pacsnb.services.serve`, archive in ``OUTDIR/archive``),
+fills it with our own SCU (the study and a generated cohort), queries it at every level,
+moves a study to a second SCP in the same process (``OUTDIR/moved``), gets a series into
+``OUTDIR/retrieved``, and prints what it did (``--no-pacs`` skips that part).
 
 Examples
 --------
@@ -27,7 +31,7 @@ import numpy as np
 import pacsnb
 from pacsnb.dicom.dataset import Dataset
 
-__all__ = ["main", "pixels_hu", "dump"]
+__all__ = ["main", "pixels_hu", "dump", "run_pacs"]
 
 
 def pixels_hu(ds: Dataset) -> np.ndarray:
@@ -119,6 +123,95 @@ def _save_png(hu: np.ndarray, ds: Dataset, path: Path, center: float = 40.0, wid
     fig.savefig(path)
 
 
+def run_pacs(out: Path, study_files: list[Path], *, patients: int = 3, say=print) -> dict:
+    """Serve an archive on 127.0.0.1, fill it, query it, move and get from it.
+
+    Parameters
+    ----------
+    out
+        The folder for ``archive/``, ``moved/`` and ``retrieved/``.
+    study_files
+        Part 10 files sent first (the demo's CT study).
+    patients
+        Patients of the generated cohort sent next.
+    say
+        Where the report goes (``print``).
+
+    Returns
+    -------
+    dict
+        What happened: ``stored``, ``patients``, ``studies``, ``series``, ``moved``, ``retrieved``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from pacsnb.demo import run_pacs
+    >>> run_pacs(Path(tempfile.mkdtemp()), [], patients=2, say=lambda *a: None)["stored"]
+    8
+    """
+    import shutil
+
+    import pandas as pd
+
+    from pacsnb.net import Server, sync
+    from pacsnb.samples import make_cohort
+    from pacsnb.services import serve
+
+    cohort = make_cohort(n_patients=patients, series_per_study=2, slices=2, rows=64, columns=64, seed=7)
+    for sub in ("archive", "moved", "retrieved"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    moved_dir = out / "moved"
+    moved_dir.mkdir(parents=True)
+    workstation = sync.start(Server({"C-STORE": lambda r: r.save(moved_dir / f"{r.sop_instance_uid}.dcm") and 0},
+                                    port=0, ae_title="WORKSTATION"))
+    pacs = sync.run(serve(out / "archive", port=0, ae_title="PACSNB",
+                          peers={"WORKSTATION": ("127.0.0.1", workstation.port)}))
+    report: dict = {}
+    try:
+        say(f"PACS {pacs.ae_title} listening on 127.0.0.1:{pacs.port}, archive {pacs.archive.root}/")
+        with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 28), \
+                sync.connect("127.0.0.1", pacs.port, ae_title="DEMO", called_ae="PACSNB") as scu:
+            say(f"C-ECHO: status {scu.echo()}")
+            t0 = time.perf_counter()
+            items = [str(p) for p in study_files] + cohort
+            statuses = scu.store(items, progress=False)
+            dt = time.perf_counter() - t0
+            ok = sum(1 for s in statuses if s == 0)
+            say(f"C-STORE: {ok} of {len(items)} instances stored (synced and indexed) in {dt:.2f} s")
+            pats = scu.find("PATIENT", "patient", PatientID="*", PatientName=None,
+                            fields=["NumberOfPatientRelatedStudies", "NumberOfPatientRelatedInstances"])
+            say(f"C-FIND PATIENT level (Patient Root): {len(pats)} patients\n{pats.to_string()}")
+            studies = scu.find("STUDY", PatientID="*", StudyDate=None,
+                               fields=["ModalitiesInStudy", "NumberOfStudyRelatedInstances"])
+            say(f"C-FIND STUDY level (Study Root): {len(studies)} studies\n{studies.to_string()}")
+            first = studies.iloc[0]
+            series = scu.find("SERIES", StudyInstanceUID=first.StudyInstanceUID, Modality=None,
+                              fields=["SeriesNumber", "NumberOfSeriesRelatedInstances"])
+            say(f"C-FIND SERIES level in study {first.StudyInstanceUID}:\n{series.to_string()}")
+            images = scu.find("IMAGE", StudyInstanceUID=first.StudyInstanceUID,
+                              SeriesInstanceUID=series.SeriesInstanceUID.iloc[0], InstanceNumber=None)
+            say(f"C-FIND IMAGE level: {len(images)} instances in series {series.SeriesInstanceUID.iloc[0]}")
+            moved = scu.move("WORKSTATION", "STUDY", progress=False, StudyInstanceUID=first.StudyInstanceUID)
+            say(f"C-MOVE study to WORKSTATION (a second SCP in this process): {moved.completed} sent, "
+                f"{moved.failed} failed -> {moved_dir}/")
+            got = scu.get("SERIES", into=out / "retrieved", progress=False, StudyInstanceUID=first.StudyInstanceUID,
+                          SeriesInstanceUID=series.SeriesInstanceUID.iloc[0])
+            say(f"C-GET series: {got.completed} instances written to {out / 'retrieved'}/")
+        stats = pacs.statistics
+        say(f"server statistics: {stats['associations_accepted']} associations, {stats['stored']} stored, "
+            f"{stats['finds']} queries ({stats['find_answers']} answers), {stats['retrieves']} retrieves, "
+            f"{stats['bytes_received'] / 1e6:.1f} MB in, {stats['bytes_sent'] / 1e6:.1f} MB out")
+        verify = pacs.archive.verify()
+        say(f"archive verify: {'clean' if verify.ok else verify}")
+        report = {"stored": ok, "patients": len(pats), "studies": len(studies), "series": len(series),
+                  "moved": moved.completed, "retrieved": got.completed}
+    finally:
+        pacs.close()
+        sync.stop(workstation)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the process exit status.
 
@@ -153,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="rows and columns (default 256)")
     parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="print nothing (no progress bar either)")
+    parser.add_argument("--no-pacs", action="store_true", help="skip the PACS part (serve, store, query, retrieve)")
     args = parser.parse_args(argv)
 
     from pacsnb.samples import iter_ct_series, write_cohort
@@ -189,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     say(f"  patient {middle.PatientName} ({middle.PatientID}), study {middle.StudyDescription}, "
           f"series {middle.SeriesDescription!s}, {middle.Rows}x{middle.Columns} pixels, HU range "
           f"{hu.min():.0f}..{hu.max():.0f}")
+    if not args.no_pacs:
+        say("")
+        run_pacs(out, paths, say=say)
     return 0
 
 
