@@ -1,8 +1,10 @@
 """pacsnb: a whole PACS inside a Jupyter notebook.
 
-Read and write DICOM files, and (in later layers) scan folders into pandas, open series as
-xarray volumes, talk to PACS nodes and serve an archive, all implemented from the DICOM
-standard.
+Read and write DICOM files (:func:`read`, :func:`write`, :func:`pixel_array`,
+:func:`transcode`), scan folders into pandas (:func:`scan`), open series as xarray volumes
+(:func:`open_series`, :func:`write_series`), anonymize cohorts (:func:`anonymize`), talk to
+DICOM nodes (:func:`connect`, :class:`Server`) and run a PACS over an archive
+(:class:`Archive`, :func:`serve`), all implemented from the DICOM standard.
 
 Examples
 --------
