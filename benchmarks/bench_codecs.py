@@ -48,6 +48,7 @@ Usage::
     python benchmarks/bench_codecs.py                   # full run
     python benchmarks/bench_codecs.py --quick           # 2 small frames per set: smoke run
     python benchmarks/bench_codecs.py --json out.json   # also write the figures as JSON
+    python benchmarks/bench_codecs.py --only baseline --size 512   # JPEG Baseline only, 512x512 frames
 """
 from __future__ import annotations
 
@@ -576,6 +577,20 @@ def bench_set(name: str, label: str, frames: list[np.ndarray], repeats: int, bud
     return result
 
 
+def bench_baseline(n: int, ct_size: int, rgb_shape: tuple[int, int], repeats: int, budget: float) -> dict:
+    """The JPEG Baseline section: 8-bit grey (the CT frames shifted to 8 bits) and RGB coded 4:2:2."""
+    print(f"\n== JPEG Baseline ({JPEG_BASELINE}), lossy: decoders checked within 1 grey level of pacsnb's, "
+          "encoders by PSNR > 30 dB")
+    ct8 = [(f >> 4).clip(0, 255).astype(np.uint8) for f in ct_frames(n, ct_size)]
+    return {"baseline_ct8": bench_baseline_set("baseline_ct8", f"JPEG baseline, {ct_size}x{ct_size} 8-bit grey",
+                                               ct8, repeats, budget),
+            "baseline_rgb": bench_baseline_set("baseline_rgb", f"JPEG baseline, {rgb_shape[0]}x{rgb_shape[1]} "
+                                               "8-bit RGB (4:2:2)", rgb_frames(n, *rgb_shape), repeats, budget)}
+
+
+SECTIONS = ("rle", "jpeg-lossless", "baseline", "jpeg-ls")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -585,32 +600,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=3.0,
                     help="seconds after which a slow implementation stops repeating (default 3)")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--only", choices=SECTIONS, action="append",
+                    help="run only this section (repeatable; default: all)")
+    ap.add_argument("--size", type=int, help="SIZE x SIZE grey and RGB frames (default 512x512 grey, 480x640 RGB; "
+                    "with --quick 64x64 and 48x64)")
     args = ap.parse_args(argv)
+    only = set(args.only or SECTIONS)
     if args.quick:
         n, ct_size, rgb_shape = 2, 64, (48, 64)
         args.repeats = min(args.repeats, 2)
     else:
         n, ct_size, rgb_shape = args.frames, 512, (480, 640)
+    if args.size:
+        ct_size, rgb_shape = args.size, (args.size, args.size)
     print(f"pacsnb codec benchmark: RLE Lossless ({RLE}); Python {platform.python_version()}, "
           f"{platform.machine()}, numpy {np.__version__}")
-    figures = {
-        "ct": bench_set("ct", f"{ct_size}x{ct_size} 16-bit CT", ct_frames(n, ct_size), args.repeats, args.budget),
-        "rgb": bench_set("rgb", f"{rgb_shape[0]}x{rgb_shape[1]} 8-bit RGB", rgb_frames(n, *rgb_shape),
-                         args.repeats, args.budget),
-    }
-    print(f"\n== JPEG Lossless SV1 ({JPEG_SV1})")
-    figures["jpeg_ct"] = bench_set("jpeg_ct", f"JPEG lossless SV1, {ct_size}x{ct_size} 16-bit CT",
-                                   ct_frames(n, ct_size), args.repeats, args.budget, JPEG_IMPLEMENTATIONS,
-                                   JPEG_PEERS, "JPEG lossless")
-    print(f"\n== JPEG Baseline ({JPEG_BASELINE}), lossy: decoders checked within 1 grey level of pacsnb's, "
-          "encoders by PSNR > 30 dB")
-    ct8 = [(f >> 4).clip(0, 255).astype(np.uint8) for f in ct_frames(n, ct_size)]
-    figures["baseline_ct8"] = bench_baseline_set("baseline_ct8", f"JPEG baseline, {ct_size}x{ct_size} 8-bit grey",
-                                                 ct8, args.repeats, args.budget)
-    figures["baseline_rgb"] = bench_baseline_set("baseline_rgb", f"JPEG baseline, {rgb_shape[0]}x{rgb_shape[1]} "
-                                                 "8-bit RGB (4:2:2)", rgb_frames(n, *rgb_shape), args.repeats,
-                                                 args.budget)
-    figures.update(bench_jpegls(n, ct_size, rgb_shape, args.repeats, args.budget))
+    figures = {}
+    if "rle" in only:
+        figures["ct"] = bench_set("ct", f"{ct_size}x{ct_size} 16-bit CT", ct_frames(n, ct_size), args.repeats,
+                                  args.budget)
+        figures["rgb"] = bench_set("rgb", f"{rgb_shape[0]}x{rgb_shape[1]} 8-bit RGB", rgb_frames(n, *rgb_shape),
+                                   args.repeats, args.budget)
+    if "jpeg-lossless" in only:
+        print(f"\n== JPEG Lossless SV1 ({JPEG_SV1})")
+        figures["jpeg_ct"] = bench_set("jpeg_ct", f"JPEG lossless SV1, {ct_size}x{ct_size} 16-bit CT",
+                                       ct_frames(n, ct_size), args.repeats, args.budget, JPEG_IMPLEMENTATIONS,
+                                       JPEG_PEERS, "JPEG lossless")
+    if "baseline" in only:
+        figures.update(bench_baseline(n, ct_size, rgb_shape, args.repeats, args.budget))
+    if "jpeg-ls" in only:
+        figures.update(bench_jpegls(n, ct_size, rgb_shape, args.repeats, args.budget))
     print("\nverified: every timed decoder and encoder gave the original pixels (lossless) or passed the "
           "lossy checks")
     if args.json:

@@ -12,8 +12,13 @@ with sampling factors 1 to 4 each; ``DQT`` 8 or 16-bit quantisation tables; ``DH
 four DC and four AC Huffman tables, redefinable between scans; ``DRI`` restart interval;
 ``APPn``, ``COM`` skipped; fill bytes), one or more scans (``SOS``, interleaved or one
 component each) and ``EOI``. The entropy-coded data, dequantisation and the inverse DCT are
-done by the numba kernels of :mod:`pacsnb.codecs._jpeg_dct_kernels`, which also upsample
-subsampled components (4:2:2, 4:2:0, ...) to full size. Progressive (``SOF2``),
+done block by block in one pass by the numba kernels of
+:mod:`pacsnb.codecs._jpeg_dct_kernels` (a factored inverse DCT with the dequantisation
+folded into its scale factors, in double precision; grey frames whose size is a multiple
+of 8 are decoded straight into the output array), which also upsample subsampled
+components (4:2:2, 4:2:0, ...) to full size. The state after the marker segments up to
+the first scan's data is kept for the last few codestreams decoded, and reused for a
+codestream that starts with the same bytes (frames of one series usually do). Progressive (``SOF2``),
 lossless (``SOF3``, see :mod:`pacsnb.codecs.jpeg_lossless`), hierarchical and arithmetic
 coded frames are a :class:`~pacsnb.errors.CodecError` saying so. A frame is decoded from
 its own bytes only.
@@ -32,7 +37,12 @@ converted to RGB so that it matches the Photometric Interpretation (pass
 Encoding (baseline, 8 bits, and extended, 8 or 12 bits): 1 or 3 components, quality 1 to
 100 (the example tables of T.81 Annex K scaled as the IJG software does: quality 50 is the
 tables themselves, 100 all ones), Huffman tables optimised for each frame (K.2), an
-optional restart interval. Colour frames given as RGB are converted to YCbCr (the
+optional restart interval. One kernel pass converts colour, downsamples, transforms
+(factored forward DCT, quantisation folded into its scale factors) and counts the Huffman
+symbols; a second writes the codes, so the optimised tables cost only the symbol counts
+(a few percent of the encoding time) and no standard-table option is needed. The frame
+is padded to whole MCUs by repeating its last column and row before chroma is
+downsampled. Colour frames given as RGB are converted to YCbCr (the
 YBR_FULL formulas of PS3.3 C.7.6.3.1.2) and chroma is subsampled 4:2:2 by default
 (``subsampling="444"`` keeps it full, ``"420"`` halves it both ways); the data set then
 needs Photometric Interpretation ``YBR_FULL_422`` (``YBR_FULL`` for 4:4:4), as
@@ -60,13 +70,15 @@ pacsnb.errors.CodecError: JPEG frame 2: the DQT segment at byte 2 has length 67,
 """
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pacsnb.codecs import _jpeg_dct_kernels as K
-from pacsnb.codecs._common import JPEG_SOF_NAMES, codestream_array, jpeg_marker_name, jpeg_next_segment
+from pacsnb.codecs._common import JPEG_SOF_NAMES, codestream_array, jpeg_marker_name
 from pacsnb.codecs.rle import FrameParams
 from pacsnb.errors import CodecError
 
@@ -138,14 +150,14 @@ def _where(frame: int | None) -> str:
 class _Frame:
     """The frame header and the planes the scans decode into."""
 
-    def __init__(self, seg: np.ndarray, m: int, mpos: int, fail) -> None:
+    def __init__(self, seg: memoryview, m: int, mpos: int, fail) -> None:
         if len(seg) < 6:
             raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} is too short ({len(seg) + 2} bytes)")
         self.process = "baseline" if m == 0xC0 else "extended"
-        self.precision = int(seg[0])
-        self.rows = (int(seg[1]) << 8) | int(seg[2])
-        self.columns = (int(seg[3]) << 8) | int(seg[4])
-        nf = int(seg[5])
+        self.precision = seg[0]
+        self.rows = (seg[1] << 8) | seg[2]
+        self.columns = (seg[3] << 8) | seg[4]
+        nf = seg[5]
         if self.precision not in ((8,) if m == 0xC0 else (8, 12)):
             raise fail(f"the {jpeg_marker_name(m)} frame header at byte {mpos} gives a sample precision of "
                        f"{self.precision} bits; {self.process} DCT allows "
@@ -158,11 +170,9 @@ class _Frame:
             raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} has {len(seg) + 2} bytes and {nf} "
                        "components; pacsnb decodes 1 to 4 components, 3 bytes each")
         self.ids: list[int] = []
-        self.hs = np.zeros(nf, np.int64)
-        self.vs = np.zeros(nf, np.int64)
-        self.tq = np.zeros(nf, np.int64)
+        hs, vs, tqs = [], [], []
         for i in range(nf):
-            cid, hv, tq = int(seg[6 + 3 * i]), int(seg[7 + 3 * i]), int(seg[8 + 3 * i])
+            cid, hv, tq = seg[6 + 3 * i], seg[7 + 3 * i], seg[8 + 3 * i]
             if cid in self.ids:
                 raise fail(f"the frame header names component {cid} twice")
             h, v = hv >> 4, hv & 15
@@ -171,77 +181,106 @@ class _Frame:
             if tq > 3:
                 raise fail(f"component {cid} selects quantisation table {tq}; there are four (0 to 3)")
             self.ids.append(cid)
-            self.hs[i], self.vs[i], self.tq[i] = h, v, tq
+            hs.append(h)
+            vs.append(v)
+            tqs.append(tq)
         self.nf = nf
-        self.hmax, self.vmax = int(self.hs.max()), int(self.vs.max())
+        self.hmax, self.vmax = max(hs), max(vs)
         self.mcux = -(-self.columns // (8 * self.hmax))
         self.mcuy = -(-self.rows // (8 * self.vmax))
         # each component: real size, blocks (non-interleaved), plane size (the interleaved MCU grid)
-        self.cw = np.array([-(-self.columns * int(h) // self.hmax) for h in self.hs], np.int64)
-        self.ch = np.array([-(-self.rows * int(v) // self.vmax) for v in self.vs], np.int64)
-        self.bw = -(-self.cw // 8)
-        self.bh = -(-self.ch // 8)
-        self.pstride = self.mcux * self.hs * 8
-        prows = self.mcuy * self.vs * 8
-        sizes = self.pstride * prows
-        self.poff = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-        self.total = int(sizes.sum())
+        cw = [-(-self.columns * h // self.hmax) for h in hs]
+        ch = [-(-self.rows * v // self.vmax) for v in vs]
+        pstride = [self.mcux * h * 8 for h in hs]
+        sizes = [st * self.mcuy * v * 8 for st, v in zip(pstride, vs)]
+        poff = [sum(sizes[:i]) for i in range(nf)]
+        self.total = sum(sizes)
+        self.hs, self.vs, self.tq = np.array(hs, np.int64), np.array(vs, np.int64), np.array(tqs, np.int64)
+        self.cw, self.ch = np.array(cw, np.int64), np.array(ch, np.int64)
+        self.bw = np.array([-(-w // 8) for w in cw], np.int64)
+        self.bh = np.array([-(-h // 8) for h in ch], np.int64)
+        self.pstride, self.poff = np.array(pstride, np.int64), np.array(poff, np.int64)
         self.done: set[int] = set()
         self.planes: np.ndarray | None = None
 
 
-def _read_dqt(seg: np.ndarray, mpos: int, fail, qt: np.ndarray, qdef: list[bool], precision: int) -> None:
+def _read_dqt(seg: memoryview, mpos: int, fail, qt: np.ndarray, qdef: list[bool], precision: int) -> None:
     i, n = 0, len(seg)
     while i < n:
-        pq, tq = int(seg[i]) >> 4, int(seg[i]) & 15
+        pq, tq = seg[i] >> 4, seg[i] & 15
         size = 64 * (2 if pq else 1)
         if pq > 1 or tq > 3:
             raise fail(f"the DQT segment at byte {mpos} defines table {tq} with precision code {pq}; "
                        "tables are 0 to 3, precision 0 (8-bit) or 1 (16-bit)")
         if i + 1 + size > n:
             raise fail(f"the DQT segment at byte {mpos} is cut off (truncated or corrupt)")
-        vals = seg[i + 1:i + 1 + size]
-        if pq:
-            vals = (vals[0::2].astype(np.int32) << 8) | vals[1::2]
-        qt[tq, :] = vals
+        qt[tq, :] = np.frombuffer(seg, ">u2" if pq else np.uint8, 64, i + 1)
         qdef[tq] = True
         i += 1 + size
 
 
-def _read_dht(seg: np.ndarray, mpos: int, fail, lut, maxcode, valptr, huffval, hdef) -> None:
+def _read_dht(seg: memoryview, mpos: int, fail, lut, fast, maxcode, valptr, huffval, hdef) -> None:
     i, n = 0, len(seg)
     bits = np.zeros(17, np.int64)
     while i < n:
         if i + 17 > n:
             raise fail(f"the DHT segment at byte {mpos} is cut off (truncated or corrupt)")
-        tc, th = int(seg[i]) >> 4, int(seg[i]) & 15
+        tc, th = seg[i] >> 4, seg[i] & 15
         if tc > 1 or th > 3:
             raise fail(f"the DHT segment at byte {mpos} defines table class {tc}, destination {th}; DCT Huffman "
                        "tables are class 0 (DC) or 1 (AC), destinations 0 to 3")
-        bits[1:] = seg[i + 1:i + 17]
-        count = int(bits.sum())
+        bits[1:] = np.frombuffer(seg, np.uint8, 16, i + 1)
+        count = sum(seg[i + 1:i + 17])
         if count > 256 or i + 17 + count > n:
             raise fail(f"the DHT segment at byte {mpos} is cut off or lists {count} codes (truncated or corrupt)")
         t = th + 4 * tc
         huffval[t, :] = 0
-        huffval[t, :count] = seg[i + 17:i + 17 + count]
-        if K.build_decode_table(bits, huffval[t], count, lut[t], maxcode[t], valptr[t]) != 0:
+        huffval[t, :count] = np.frombuffer(seg, np.uint8, count, i + 17)
+        if K.build_decode_table(bits, huffval[t], count, tc == 0, lut[t], fast[t], maxcode[t], valptr[t]) != 0:
             raise fail(f"the DHT segment at byte {mpos} has more codes of some length than the code space allows "
                        "(corrupt table)")
         hdef[t] = True
         i += 17 + count
 
 
-def _colour_of(m: int, seg: np.ndarray, colour: str) -> str:
-    if m == 0xE0 and bytes(seg[:5]) == b"JFIF\x00":
+def _colour_of(m: int, seg: memoryview, colour: str) -> str:
+    if m == 0xE0 and seg[:5] == b"JFIF\x00":
         return "JFIF"
-    if m == 0xEE and len(seg) >= 12 and bytes(seg[:5]) == b"Adobe":
-        return "Adobe-YCbCr" if int(seg[11]) == 1 else "Adobe-RGB" if int(seg[11]) == 0 else colour
+    if m == 0xEE and len(seg) >= 12 and seg[:5] == b"Adobe":
+        return "Adobe-YCbCr" if seg[11] == 1 else "Adobe-RGB" if seg[11] == 0 else colour
     return colour
 
 
-def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> tuple[JpegDctHeader, _Frame]:
-    """Walk the markers; with ``p`` (checked against the frame header) decode the scans."""
+def _next_segment(raw: memoryview, pos: int, fail) -> tuple[int, int, int, int]:
+    """:func:`pacsnb.codecs._common.jpeg_next_segment` on a memoryview (faster indexing; the
+    marker's name is only made for an error)."""
+    n = len(raw)
+    if pos >= n:
+        return -1, pos, pos, pos
+    if raw[pos] != 0xFF:
+        raise fail(f"expected a marker at byte {pos}, found 0x{raw[pos]:02X} (corrupt data)")
+    while pos < n and raw[pos] == 0xFF:
+        pos += 1  # fill bytes
+    if pos >= n:
+        return -1, pos, pos, pos
+    m = raw[pos]
+    mpos = pos - 1
+    pos += 1
+    if m in (0xD8, 0xD9, 0x01) or 0xD0 <= m <= 0xD7:
+        return m, mpos, pos, pos
+    if pos + 2 > n:
+        raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} is cut off: the codestream ends (truncated)")
+    length = (raw[pos] << 8) | raw[pos + 1]
+    if length < 2 or pos + length > n:
+        raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} has length {length}, which runs past the end "
+                   f"of the {n}-byte codestream (truncated or corrupt)")
+    return m, mpos, pos + 2, pos + length
+
+
+def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
+           direct: np.ndarray | None = None) -> tuple[JpegDctHeader, _Frame]:
+    """Walk the markers; with ``p`` (checked against the frame header) decode the scans,
+    into ``direct`` (the flat output array) when it can be the single component's plane."""
     where = _where(frame)
     n = len(src)
 
@@ -251,21 +290,62 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> 
     if n < 2 or src[0] != 0xFF or src[1] != 0xD8:
         head = bytes(src[:4]).hex(" ").upper()
         raise fail(f"the codestream does not start with SOI (FF D8) but with {head or 'nothing'}: not JPEG data")
-    qt = np.ones((4, 64), np.int64)
-    qdef = [False] * 4
-    lut = np.zeros((8, 1 << K.LOOKAHEAD), np.int32)
-    maxcode = np.zeros((8, 18), np.int64)
-    valptr = np.zeros((8, 17), np.int64)
-    huffval = np.zeros((8, 256), np.uint8)
-    hdef = [False] * 8
+    raw = memoryview(src)
     fr: _Frame | None = None
-    restart = 0
-    first_restart = None
-    colour = ""
-    nscans = 0
-    pos = 2
+
+    def decode(comps: list[int], dcsel: list[int], acsel: list[int], pos: int) -> int:
+        assert fr is not None
+        if fr.planes is None:
+            if fr.total > _MAX_SAMPLES:
+                raise fail(f"the frame header asks for {fr.rows} x {fr.columns} x {fr.nf} samples, more "
+                           f"than pacsnb decodes in one frame ({_MAX_SAMPLES}): corrupt header?")
+            ptype = np.uint8 if fr.precision <= 8 else np.uint16
+            if (direct is not None and fr.nf == 1 and direct.dtype == ptype
+                    and direct.shape[0] == fr.total and fr.pstride[0] == fr.columns):
+                fr.planes = direct  # the plane is the frame: decoded in place
+            else:
+                fr.planes = np.zeros(fr.total, ptype)
+        status = np.zeros(8, np.int64)
+        pos = int(K.decode_scan(src, pos, len(comps), np.array(comps, np.int64), fr.hs, fr.vs, fr.tq,
+                                K.dequant_table(qt), np.array(dcsel, np.int64), np.array(acsel, np.int64),
+                                lut, fast, maxcode, valptr, huffval, fr.planes, fr.poff, fr.pstride, fr.bw, fr.bh,
+                                fr.mcux, fr.mcuy, restart, fr.precision, status))
+        if status[0]:
+            raise _status_error(status, fail)
+        return pos
+
+    pending = None
+    hit = _cached_header(raw) if p is not None else None
+    if hit is not None:  # the same bytes up to the first scan's data as a frame decoded before
+        (fr0, done, tables, qdef, hdef, restart, colour, pending, pos) = hit
+        fr = copy.copy(fr0)
+        fr.done = set(done)
+        fr.planes = None
+        _check_frame(fr, p, fail)
+        qt, lut, fast, maxcode, valptr, huffval = (t.copy() for t in tables)
+        qdef, hdef = list(qdef), list(hdef)
+        first_restart = restart
+        nscans = 1
+    else:
+        qt = np.ones((4, 64), np.int64)
+        qdef = [False] * 4
+        lut = np.zeros((8, 1 << K.LOOKAHEAD), np.int32)
+        fast = np.zeros((8, 1 << K.LOOKAHEAD), np.int32)
+        maxcode = np.zeros((8, 18), np.int64)
+        valptr = np.zeros((8, 17), np.int64)
+        huffval = np.zeros((8, 256), np.uint8)
+        hdef = [False] * 8
+        restart = 0
+        first_restart = None
+        colour = ""
+        nscans = 0
+        pos = 2
     while True:
-        m, mpos, a, b = jpeg_next_segment(src, pos, fail)
+        if pending is not None:
+            pos = decode(*pending, pos)
+            pending = None
+            continue
+        m, mpos, a, b = _next_segment(raw, pos, fail)
         if m < 0:
             if fr is not None and fr.done and len(fr.done) == fr.nf:
                 break  # all decoded; a missing EOI is tolerated
@@ -273,15 +353,14 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> 
                        ("any frame header (SOF0/SOF1)" if fr is None else
                         "any scan (SOS)" if not nscans else "all components were decoded") + " (truncated?)")
         pos = b
-        name = jpeg_marker_name(m)
-        seg = src[a:b]
+        seg = raw[a:b]
         if m == 0xD9:
             break
         if m in (0xD8, 0x01) or 0xD0 <= m <= 0xD7:
-            raise fail(f"{name} at byte {mpos} is in the wrong place (outside entropy-coded data)")
+            raise fail(f"{jpeg_marker_name(m)} at byte {mpos} is in the wrong place (outside entropy-coded data)")
         if m in (0xC0, 0xC1):
             if fr is not None:
-                raise fail(f"a second frame header ({name}) at byte {mpos}")
+                raise fail(f"a second frame header ({jpeg_marker_name(m)}) at byte {mpos}")
             fr = _Frame(seg, m, mpos, fail)
             if p is not None:
                 _check_frame(fr, p, fail)
@@ -289,9 +368,9 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> 
             kind = JPEG_SOF_NAMES[m]
             hint = (" (use the JPEG Lossless codec: wrong transfer syntax?)" if m == 0xC3 else
                     ": pacsnb decodes baseline and extended sequential Huffman-coded DCT (SOF0, SOF1) only")
-            raise fail(f"the frame is {name} ({kind}), which is not supported{hint}")
+            raise fail(f"the frame is {jpeg_marker_name(m)} ({kind}), which is not supported{hint}")
         elif m == 0xC4:
-            _read_dht(seg, mpos, fail, lut, maxcode, valptr, huffval, hdef)
+            _read_dht(seg, mpos, fail, lut, fast, maxcode, valptr, huffval, hdef)
         elif m == 0xDB:
             _read_dqt(seg, mpos, fail, qt, qdef, fr.precision if fr is not None else 8)
         elif m == 0xCC:
@@ -301,7 +380,7 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> 
                 raise fail(f"the DRI segment at byte {mpos} has length {len(seg) + 2}, not 4")
             restart = (int(seg[0]) << 8) | int(seg[1])
         elif m in (0xDC, 0xDE, 0xDF):
-            raise fail(f"{name} at byte {mpos}: hierarchical coding and DNL are not supported")
+            raise fail(f"{jpeg_marker_name(m)} at byte {mpos}: hierarchical coding and DNL are not supported")
         elif 0xE0 <= m <= 0xEF:
             colour = _colour_of(m, seg, colour)
         elif m == 0xDA:
@@ -319,18 +398,13 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> 
                         continue
                     break
             else:
-                if fr.planes is None:
-                    if fr.total > _MAX_SAMPLES:
-                        raise fail(f"the frame header asks for {fr.rows} x {fr.columns} x {fr.nf} samples, more "
-                                   f"than pacsnb decodes in one frame ({_MAX_SAMPLES}): corrupt header?")
-                    fr.planes = np.zeros(fr.total, np.uint16)
-                status = np.zeros(8, np.int64)
-                pos = int(K.decode_scan(src, pos, len(comps), np.array(comps, np.int64), fr.hs, fr.vs, fr.tq, qt,
-                                        np.array(dcsel, np.int64), np.array(acsel, np.int64), lut, maxcode,
-                                        valptr, huffval, fr.planes, fr.poff, fr.pstride, fr.bw, fr.bh,
-                                        fr.mcux, fr.mcuy, restart, fr.precision, status))
-                if status[0]:
-                    raise _status_error(status, fail)
+                if nscans == 1 and fr.planes is None:
+                    _remember_header(bytes(raw[:b]), (copy.copy(fr), frozenset(fr.done),
+                                                      tuple(t.copy() for t in (qt, lut, fast, maxcode, valptr,
+                                                                               huffval)),
+                                                      tuple(qdef), tuple(hdef), restart, colour,
+                                                      (comps, dcsel, acsel), b))
+                pos = decode(comps, dcsel, acsel, pos)
         # COM, JPGn and other segments: skipped
     if fr is None:
         raise fail("the codestream has no frame header (SOF0/SOF1)")
@@ -341,6 +415,26 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None) -> 
                       tuple((int(a), int(b)) for a, b in zip(fr.hs, fr.vs)),
                       restart if first_restart is None else first_restart, colour)
     return h, fr
+
+
+# Codestreams of one series or multi-frame image usually share everything up to the first
+# scan's data (tables, frame and scan headers): the state after it is kept for a few of them
+# and reused when a codestream starts with the same bytes (the same bytes parse the same way).
+_HEADERS: list[tuple[bytes, tuple]] = []
+_HEADERS_KEPT = 4
+
+
+def _cached_header(raw: memoryview) -> tuple | None:
+    for key, state in _HEADERS:  # a list replaced, never changed in place: safe across threads
+        if len(key) <= len(raw) and raw[:len(key)] == key:
+            return state
+    return None
+
+
+def _remember_header(key: bytes, state: tuple) -> None:
+    global _HEADERS
+    if len(key) <= 4096:
+        _HEADERS = [(key, state)] + [kv for kv in _HEADERS if kv[0] != key][:_HEADERS_KEPT - 1]
 
 
 def _status_error(status: np.ndarray, fail) -> CodecError:
@@ -363,7 +457,7 @@ def _check_frame(fr: _Frame, p: FrameParams, fail) -> None:
                    f"({p.bits_allocated})")
 
 
-def _read_sos(seg: np.ndarray, mpos: int, fail, fr: _Frame, qdef: list[bool],
+def _read_sos(seg: memoryview, mpos: int, fail, fr: _Frame, qdef: list[bool],
               hdef: list[bool]) -> tuple[list[int], list[int], list[int]]:
     if len(seg) < 1:
         raise fail(f"the SOS segment at byte {mpos} is empty")
@@ -496,10 +590,11 @@ def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out
     elif (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype
           or not out.flags.c_contiguous or not out.flags.writeable):
         raise ValueError(f"out must be a writeable C-contiguous {dtype} array of shape {shape}")
-    h, fr = _parse(src, frame, p)
     flat = out.reshape(-1)
-    K.assemble(fr.planes, fr.poff, fr.pstride, fr.cw, fr.ch, fr.hs, fr.vs, fr.hmax, fr.vmax, fr.rows, fr.columns,
-               fr.nf, flat)
+    h, fr = _parse(src, frame, p, flat)
+    if fr.planes is not flat:
+        K.assemble(fr.planes, fr.poff, fr.pstride, fr.cw, fr.ch, fr.hs, fr.vs, fr.hmax, fr.vmax, fr.rows,
+                   fr.columns, fr.nf, flat)
     if (colour == "auto" and fr.nf == 3 and photometric == "RGB" and h.colour in ("JFIF", "Adobe-YCbCr")):
         K.ycc_to_rgb(flat, (1 << fr.precision) - 1)
     return out
@@ -524,6 +619,16 @@ def quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
         raise CodecError(f"JPEG quality {quality} is outside 1 .. 100")
     scale = 5000 // q if q < 50 else 200 - 2 * q
     return tuple(np.clip((t * scale + 50) // 100, 1, 255).astype(np.int64) for t in (_K1, _K2))  # type: ignore
+
+
+_TSEL = np.array([0, 1, 1], np.int64)
+
+
+@functools.lru_cache(maxsize=32)
+def _tables(quality: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Luminance and chrominance tables (natural order) and their reciprocals for the forward DCT."""
+    lum, chrom = quant_tables(quality)
+    return lum, chrom, K.quant_reciprocals(np.stack([lum, chrom]))
 
 
 def colour_plan(photometric: str, samples: int, subsampling: str | None = None) -> tuple[str, str]:
@@ -575,29 +680,53 @@ def _values(arr: Any, p: FrameParams, where: str) -> np.ndarray:
     return vals.reshape(p.shape)
 
 
-def _pad(plane: np.ndarray, prows: int, pcols: int) -> np.ndarray:
-    """Pad by repeating the last row and column (better than zeros for the DCT)."""
-    r, c = plane.shape
-    return np.ascontiguousarray(np.pad(plane, ((0, prows - r), (0, pcols - c)), mode="edge"))
+@dataclass(frozen=True)
+class _Layout:
+    """What the encoder needs for one kind of frame, computed once (:func:`_layout`)."""
+
+    hs: np.ndarray
+    vs: np.ndarray
+    hmax: int
+    vmax: int
+    mcux: int
+    mcuy: int
+    per: int             # blocks per MCU
+    nmcu: int
+    ntab: int            # Huffman and quantisation tables: 1 (grey) or 2
+    tsel: np.ndarray     # table of each component
+    mcu_comp: np.ndarray  # component of each block of an MCU
+    recip: np.ndarray    # quantisation reciprocals (K.quant_reciprocals)
+    head: np.ndarray     # SOI, DQT, SOF
+    tail: np.ndarray     # DRI, SOS
 
 
-def _huff(hist: np.ndarray) -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
-    """DHT BITS and HUFFVAL of an optimal table for ``hist``, and the codes and sizes by symbol."""
-    bits = np.zeros(17, np.int64)
-    size = K.huffman_code_lengths(np.ascontiguousarray(hist, np.int64), bits)
-    order = sorted((int(size[v]), v) for v in range(len(hist)) if size[v] > 0)
-    huffval = [v for _, v in order]
-    co = np.zeros(len(hist), np.int64)
-    si = np.zeros(len(hist), np.int64)
-    code, k = 0, 0
-    for length in range(1, 17):
-        for _ in range(int(bits[length])):
-            co[huffval[k]] = code
-            si[huffval[k]] = length
-            code += 1
-            k += 1
-        code <<= 1
-    return bytes(int(b) for b in bits[1:]), bytes(huffval), co, si
+@functools.lru_cache(maxsize=64)
+def _layout(rows: int, cols: int, nf: int, sub: str, quality: int, precision: int, extended: bool,
+            restart_interval: int) -> _Layout:
+    hmax, vmax = {"444": (1, 1), "422": (2, 1), "420": (2, 2)}[sub] if nf == 3 else (1, 1)
+    hs = np.array([hmax] + [1] * (nf - 1), np.int64)
+    vs = np.array([vmax] + [1] * (nf - 1), np.int64)
+    mcux = -(-cols // (8 * hmax))
+    mcuy = -(-rows // (8 * vmax))
+    lum, chrom, recip = _tables(quality)
+    ntab = 1 if nf == 1 else 2
+    head = bytearray(b"\xff\xd8")
+    for t in range(ntab):
+        head += b"\xff\xdb\x00\x43" + bytes([t]) + (lum, chrom)[t][K.ZIGZAG].astype(np.uint8).tobytes()
+    head += bytes([0xFF, 0xC1 if extended else 0xC0]) + (8 + 3 * nf).to_bytes(2, "big") + bytes([precision])
+    head += rows.to_bytes(2, "big") + cols.to_bytes(2, "big") + bytes([nf])
+    for c in range(nf):
+        head += bytes([c + 1, (int(hs[c]) << 4) | int(vs[c]), min(c, 1)])
+    tail = bytearray()
+    if restart_interval:
+        tail += b"\xff\xdd\x00\x04" + restart_interval.to_bytes(2, "big")
+    tail += b"\xff\xda" + (6 + 2 * nf).to_bytes(2, "big") + bytes([nf])
+    for c in range(nf):
+        tail += bytes([c + 1, (min(c, 1) << 4) | min(c, 1)])
+    tail += b"\x00\x3f\x00"
+    return _Layout(hs, vs, hmax, vmax, mcux, mcuy, int((hs * vs).sum()), mcux * mcuy, ntab, _TSEL[:nf].copy(),
+                   np.repeat(np.arange(nf, dtype=np.int64), hs * vs), recip,
+                   np.frombuffer(bytes(head), np.uint8), np.frombuffer(bytes(tail), np.uint8))
 
 
 def _encode(array: Any, params: Any, frame: int | None, quality: int, subsampling: str | None,
@@ -629,93 +758,27 @@ def _encode(array: Any, params: Any, frame: int | None, quality: int, subsamplin
     out_pi, sub = colour_plan(photometric, p.samples, subsampling)
     a = _values(array, p, where)
     maxval = (1 << precision) - 1
-    if a.size:
+    if a.size and not (a.dtype == np.uint8 or a.dtype == np.bool_):  # 8-bit values always fit
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi > maxval:
             raise CodecError(f"{where}: the values {lo} .. {hi} do not fit {precision}-bit unsigned JPEG samples "
                              "(lossy JPEG takes unsigned values; signed data cannot be coded this way)")
-    f = a.astype(np.float64)
-    if p.samples == 3 and photometric in ("", "RGB"):
-        r, g, b = f[..., 0], f[..., 1], f[..., 2]
-        half = (maxval + 1) / 2
-        f = np.stack([0.299 * r + 0.587 * g + 0.114 * b,
-                      -0.168736 * r - 0.331264 * g + 0.5 * b + half,
-                      0.5 * r - 0.418688 * g - 0.081312 * b + half], axis=-1)
-    nf = p.samples
-    hmax, vmax = {"444": (1, 1), "422": (2, 1), "420": (2, 2)}[sub] if nf == 3 else (1, 1)
-    hs = [hmax] + [1] * (nf - 1)
-    vs = [vmax] + [1] * (nf - 1)
-    mcux = -(-p.columns // (8 * hmax))
-    mcuy = -(-p.rows // (8 * vmax))
-    lum, chrom = quant_tables(quality)
-    qzz = [lum[K.ZIGZAG].astype(np.float64), chrom[K.ZIGZAG].astype(np.float64)]
-    nblocks = sum(mcux * mcuy * hs[c] * vs[c] for c in range(nf))
-    blocks = np.empty((nblocks, 64), np.int32)
-    blk_comp = np.empty(nblocks, np.int64)
-    first = 0
-    bases = []
-    for c in range(nf):
-        plane = f if nf == 1 else f[..., c]
-        if c > 0 and (hmax, vmax) != (1, 1):  # average 2x1 or 2x2 neighbourhoods
-            plane = _pad(plane, plane.shape[0] + plane.shape[0] % vmax, plane.shape[1] + plane.shape[1] % hmax)
-            plane = plane.reshape(plane.shape[0] // vmax, vmax, plane.shape[1] // hmax, hmax).mean(axis=(1, 3))
-        prows, pcols = mcuy * vs[c] * 8, mcux * hs[c] * 8
-        padded = _pad(plane, prows, pcols).reshape(-1)
-        K.forward_blocks(padded, prows, pcols, qzz[min(c, 1)], float((maxval + 1) // 2), blocks, first)
-        n = (prows // 8) * (pcols // 8)
-        blk_comp[first:first + n] = c
-        bases.append(first)
-        first += n
-    if nf == 1:
-        mcu_blocks = np.arange(nblocks, dtype=np.int64).reshape(-1, 1)
-    else:
-        per = sum(hs[c] * vs[c] for c in range(nf))
-        mcu_blocks = np.empty((mcuy, mcux, per), np.int64)
-        j = 0
-        my, mx = np.meshgrid(np.arange(mcuy), np.arange(mcux), indexing="ij")
-        for c in range(nf):
-            nbx = mcux * hs[c]
-            for v in range(vs[c]):
-                for h in range(hs[c]):
-                    mcu_blocks[:, :, j] = bases[c] + (my * vs[c] + v) * nbx + mx * hs[c] + h
-                    j += 1
-        mcu_blocks = np.ascontiguousarray(mcu_blocks.reshape(mcuy * mcux, per))
-    tsel = np.array([0] + [1] * (nf - 1), np.int64)
-    ntab = 1 if nf == 1 else 2
-    dchist = np.zeros((2, 17), np.int64)
-    achist = np.zeros((2, 256), np.int64)
-    K.count_symbols(blocks, blk_comp, mcu_blocks, tsel, int(restart_interval), dchist, achist)
-    dcco = np.zeros((2, 17), np.int64)
-    dcsi = np.zeros((2, 17), np.int64)
-    acco = np.zeros((2, 256), np.int64)
-    acsi = np.zeros((2, 256), np.int64)
-    head = bytearray(b"\xff\xd8")
-    for t in range(ntab):
-        q = (lum, chrom)[t][K.ZIGZAG]
-        head += b"\xff\xdb\x00\x43" + bytes([t]) + bytes(int(x) for x in q)
-    sof = 0xC1 if extended else 0xC0
-    head += bytes([0xFF, sof]) + (8 + 3 * nf).to_bytes(2, "big") + bytes([precision])
-    head += p.rows.to_bytes(2, "big") + p.columns.to_bytes(2, "big") + bytes([nf])
-    for c in range(nf):
-        head += bytes([c + 1, (hs[c] << 4) | vs[c], min(c, 1)])
-    for t in range(ntab):
-        for cls, hist, co, si in ((0, dchist, dcco, dcsi), (1, achist, acco, acsi)):
-            bits, vals, codes, sizes = _huff(hist[t])
-            co[t] = codes
-            si[t] = sizes
-            head += b"\xff\xc4" + (2 + 1 + 16 + len(vals)).to_bytes(2, "big") + bytes([(cls << 4) | t]) + bits + vals
-    if restart_interval:
-        head += b"\xff\xdd\x00\x04" + int(restart_interval).to_bytes(2, "big")
-    head += b"\xff\xda" + (6 + 2 * nf).to_bytes(2, "big") + bytes([nf])
-    for c in range(nf):
-        head += bytes([c + 1, (min(c, 1) << 4) | min(c, 1)])
-    head += b"\x00\x3f\x00"
-    nrst = (mcu_blocks.shape[0] - 1) // restart_interval if restart_interval else 0
-    cap = len(head) + nblocks * 600 + 2 * nrst + 16
+    img = np.ascontiguousarray(a, np.uint8 if precision == 8 else np.uint16).reshape(-1)
+    lay = _layout(p.rows, p.columns, p.samples, sub, int(quality), precision, extended, int(restart_interval))
+    nblocks = lay.nmcu * lay.per
+    blocks = np.empty((nblocks, 64), np.int16)
+    nzk = np.empty((nblocks, 64), np.uint8)
+    nnz = np.empty(nblocks, np.int64)
+    hist = np.zeros((2, 17 + 256), np.int64)  # DC counts, then AC counts, of each table
+    K.forward_frame(img, p.rows, p.columns, p.samples, p.samples == 3 and photometric in ("", "RGB"), lay.hs, lay.vs,
+                    lay.hmax, lay.vmax, lay.mcux, lay.mcuy, lay.recip, lay.tsel, precision, int(restart_interval),
+                    blocks, nzk, nnz, hist[:, :17], hist[:, 17:])
+    nrst = (lay.nmcu - 1) // restart_interval if restart_interval else 0
+    cap = len(lay.head) + 4 * (21 + 256) + len(lay.tail) + nblocks * 600 + 2 * nrst + 16
     buf = np.empty(cap, np.uint8)
-    buf[:len(head)] = np.frombuffer(bytes(head), np.uint8)
-    end = int(K.encode_blocks(blocks, blk_comp, mcu_blocks, tsel, int(restart_interval), dcco, dcsi, acco, acsi,
-                              buf, len(head)))
+    buf[:len(lay.head)] = lay.head
+    end = int(K.write_scan(hist, lay.ntab, lay.tail, blocks, nzk, nnz, lay.nmcu, lay.mcu_comp, lay.tsel,
+                           int(restart_interval), buf, len(lay.head)))
     if end < 0 or end + 2 > cap:  # cannot happen: the capacity is the worst case
         raise CodecError(f"{where}: internal error: the encoder ran out of room")
     buf[end:end + 2] = (0xFF, 0xD9)

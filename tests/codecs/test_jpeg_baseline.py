@@ -228,6 +228,138 @@ def test_quant_tables_are_annex_k_scaled():
         jb.quant_tables(101)
 
 
+def _dct_matrix() -> np.ndarray:
+    """C[x, u] = c(u) / 2 cos((2x + 1) u pi / 16) (T.81 A.3.3): F = C^T f C, f = C F C^T."""
+    x, u = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
+    return np.where(u == 0, np.sqrt(0.5), 1.0) / 2 * np.cos((2 * x + 1) * u * np.pi / 16)
+
+
+def test_factored_idct_is_the_a33_transform():
+    """The factored (AAN) inverse DCT with the scale folded into dequantisation gives the
+    A.3.3 definition's samples, rounded: exact on almost all samples, never off by more than 1."""
+    from pacsnb.codecs import _jpeg_dct_kernels as K
+    rng = np.random.default_rng(7)
+    c = _dct_matrix()
+    qt = rng.integers(1, 40, (1, 64))
+    qf = K.dequant_table(qt)[0]
+    ws = np.zeros((8, 8))
+    differ = 0
+    for trial in range(300):
+        zz = np.zeros(64, np.int64)
+        nz = rng.integers(1, 64)
+        zz[:nz] = rng.integers(-30, 31, nz) * (rng.random(nz) < 0.5)
+        zz[0] = rng.integers(-60, 60)
+        nat = np.zeros(64)
+        nat[K.ZIGZAG] = zz * qt[0]
+        exact = c @ nat.reshape(8, 8) @ c.T + 128
+        want = np.clip(np.floor(exact + 0.5), 0, 255)
+        coef = np.zeros(64)
+        coef[K.ZIGZAG] = zz * qf
+        coef[0] += 128.5
+        plane = np.zeros(64, np.uint8)
+        K._idct_put(coef.reshape(8, 8), plane, 0, 8, 255, ws)
+        d = np.abs(plane.reshape(8, 8).astype(int) - want)
+        assert int(d.max()) <= 1, trial
+        differ += int((d > 0).sum())
+    assert differ <= 300 * 64 // 1000  # rounding ties only (at most 0.1 % of samples)
+
+
+def test_factored_fdct_is_the_a33_transform():
+    """The encoder's factored forward DCT with quantisation folded in gives the quantised A.3.3
+    coefficients: quality 100 (all tables 1) codes a block's DCT, rounded, in zig-zag order."""
+    from pacsnb.codecs import _jpeg_dct_kernels as K
+    rng = np.random.default_rng(3)
+    c = _dct_matrix()
+    img = rng.integers(0, 256, (16, 24)).astype(np.uint8)
+    one = np.ones((2, 64))
+    blocks = np.zeros((6, 64), np.int16)
+    nzk = np.zeros((6, 64), np.uint8)
+    nnz = np.zeros(6, np.int64)
+    hist = np.zeros((2, 17), np.int64), np.zeros((2, 256), np.int64)
+    ones = np.ones(1, np.int64)
+    n = K.forward_frame(img.reshape(-1), 16, 24, 1, False, ones, ones, 1, 1, 3, 2, K.quant_reciprocals(one),
+                        np.zeros(1, np.int64), 8, 0, blocks, nzk, nnz, *hist)
+    assert n == 6
+    for b in range(6):
+        by, bx = divmod(b, 3)
+        f = img[by * 8:by * 8 + 8, bx * 8:bx * 8 + 8].astype(float) - 128
+        exact = (c.T @ f @ c).reshape(64)[K.ZIGZAG]
+        want = np.sign(exact) * np.floor(np.abs(exact) + 0.5)
+        assert int(np.abs(blocks[b] - want).max()) <= 1
+        assert np.mean(blocks[b] != want) < 0.05  # off only where the exact value is a rounding tie
+        assert sorted(nzk[b, :nnz[b]]) == [k for k in range(1, 64) if blocks[b, k] != 0]
+    assert int(hist[0][0].sum()) == 6  # one DC symbol per block
+
+
+def test_assemble_replicates_non_integer_sampling_ratios():
+    """Sampling factors that do not divide the largest (3 and 4, 2 and 3) are upsampled by
+    replication, reading only inside each component's plane."""
+    from pacsnb.codecs import _jpeg_dct_kernels as K
+    rng = np.random.default_rng(5)
+    for hs, vs, rows, cols in (((4, 3, 1), (3, 2, 1), 17, 34), ((3, 1, 2), (2, 3, 1), 23, 9), ((1, 4), (4, 1), 5, 31)):
+        hs, vs = np.array(hs, np.int64), np.array(vs, np.int64)
+        nf, hmax, vmax = len(hs), int(hs.max()), int(vs.max())
+        mcux, mcuy = -(-cols // (8 * hmax)), -(-rows // (8 * vmax))
+        cw = np.array([-(-cols * h // hmax) for h in hs], np.int64)
+        ch = np.array([-(-rows * v // vmax) for v in vs], np.int64)
+        pstride = mcux * hs * 8
+        sizes = pstride * mcuy * vs * 8
+        poff = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        planes = rng.integers(0, 256, int(sizes.sum())).astype(np.uint8)
+        out = np.zeros(rows * cols * nf, np.uint16)
+        K.assemble(planes, poff, pstride, cw, ch, hs, vs, hmax, vmax, rows, cols, nf, out)
+        got = out.reshape(rows, cols, nf)
+        for c in range(nf):
+            plane = planes[poff[c]:poff[c] + sizes[c]].reshape(-1, pstride[c])
+            if hmax % hs[c] or vmax % vs[c]:
+                want = plane[(np.arange(rows) * vs[c]) // vmax][:, (np.arange(cols) * hs[c]) // hmax]
+                assert np.array_equal(got[..., c], want), (hs, vs, c)
+            elif hs[c] == hmax and vs[c] == vmax:
+                assert np.array_equal(got[..., c], plane[:rows, :cols])
+
+
+def test_decoding_in_place_matches_decoding_through_planes():
+    """A grey frame whose size is a multiple of 8 decodes straight into the output array;
+    16-bit output (planes then copied) and ``out=`` give the same samples."""
+    img = _rgb(32, 40)[..., 1]
+    data = jb.encode_frame(img, rows=32, columns=40, bits_allocated=8, quality=80)
+    direct = jb.decode_frame(data, rows=32, columns=40, bits_allocated=8)
+    wide = jb.decode_frame(data, rows=32, columns=40, bits_allocated=16)
+    assert wide.dtype == np.uint16 and np.array_equal(direct, wide)
+    out = np.full((32, 40), 7, np.uint8)
+    assert jb.decode_frame(data, rows=32, columns=40, bits_allocated=8, out=out) is out
+    assert np.array_equal(out, direct)
+    assert float(np.abs(direct.astype(int) - img).mean()) < 3
+
+
+def test_header_cache_gives_the_same_frames_and_errors():
+    """Codestreams that start with the same bytes as one decoded before reuse its parsed
+    header; the frames and the errors are those of a fresh parse, and a changed byte in the
+    header is not taken from the cache."""
+    img = _rgb(24, 32)
+    kw = dict(rows=24, columns=32, samples=3, bits_allocated=8)
+    data = jb.encode_frame(img, quality=85, restart_interval=2, **kw)
+    jb._HEADERS.clear()
+    fresh = jb.decode_frame(data, **kw)
+    assert jb._cached_header(memoryview(data)) is not None
+    assert np.array_equal(jb.decode_frame(data, **kw), fresh)  # from the cache
+    sos = data.index(b"\xff\xda")
+    dqt = data.index(b"\xff\xdb") + 5  # the first quantisation value
+    changed = data[:dqt] + bytes([data[dqt] + 1]) + data[dqt + 1:]
+    assert jb._cached_header(memoryview(changed)) is None
+    assert not np.array_equal(jb.decode_frame(changed, **kw), fresh)
+    corrupt = data[:sos + 20] + b"\xff\xd5" + data[sos + 22:]
+    assert jb._cached_header(memoryview(corrupt)) is not None
+    with pytest.raises(CodecError) as cached:
+        jb.decode_frame(corrupt, **kw)
+    jb._HEADERS.clear()
+    with pytest.raises(CodecError) as parsed:
+        jb.decode_frame(corrupt, **kw)
+    assert str(cached.value) == str(parsed.value)
+    with pytest.raises(CodecError, match="Rows x Columns"):  # the parameters are still checked
+        jb.decode_frame(data, **{**kw, "rows": 25})
+
+
 # -- 3. multi-scan frames -------------------------------------------------------------------------
 def _segments(data: bytes) -> list[tuple[int, bytes]]:
     """(marker, segment with marker and length) of a codestream we wrote; SOS carries its data."""
@@ -458,7 +590,8 @@ def test_benchmark_prints_baseline_rows(tmp_path):
     import sys
     bench = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_codecs.py"
     out = tmp_path / "figures.json"
-    run = subprocess.run([sys.executable, str(bench), "--quick", "--repeats", "1", "--json", str(out)],
+    run = subprocess.run([sys.executable, str(bench), "--quick", "--only", "baseline", "--repeats", "1",
+                          "--json", str(out)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     text = run.stdout[run.stdout.index("== JPEG Baseline"):]
