@@ -20,27 +20,26 @@ Examples
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
-import re
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from pacsnb.cli._args import add_association_args
 from pacsnb.cli.dump import iter_files, with_path
 from pacsnb.errors import PacsnbError
 from pacsnb.net import Server, sync
 from pacsnb.net.dimse import Status, StatusCategory, status_category
+from pacsnb.net.retrieve import safe_filename
 from pacsnb.net.scu import contexts_for
 from pacsnb.net.tls import TLSConfig
 
-__all__ = ["add_parsers", "run_echo", "run_store", "run_storescp", "storescp_server", "safe_filename",
+__all__ = ["add_parsers", "run_echo", "run_store", "run_storescp", "storescp_server",
            "tls_config"]
 
 _VERIFICATION = "1.2.840.10008.1.1"
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 def _err(msg: object) -> None:
@@ -67,13 +66,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def _common(p: argparse.ArgumentParser, aet: str, aec: str | None) -> None:
     p.add_argument("-v", "--verbose", dest="sub_verbose", action="count", default=0,
                    help="print what happens (-vv for debug logging)")
-    p.add_argument("-aet", "--aetitle", dest="aet", default=aet, metavar="AET",
-                   help=f"our AE title (default {aet})")
-    if aec is not None:
-        p.add_argument("-aec", "--call", dest="aec", default=aec, metavar="AEC",
-                       help=f"the peer's (called) AE title (default {aec})")
-        p.add_argument("-to", "--timeout", dest="timeout", type=float, default=30.0, metavar="SECONDS",
-                       help="seconds allowed to connect, negotiate and wait for each answer (default 30)")
+    add_association_args(p, aet, aec)
 
 
 def _tls_options(p: argparse.ArgumentParser) -> None:
@@ -392,48 +385,11 @@ def _summary(sent: int, where: str, counts: dict, not_sent: int) -> None:
 
 # --- storescp ---------------------------------------------------------------------------------------
 
-def safe_filename(sop_instance_uid: str | None, suffix: str = ".dcm") -> str:
-    """A file name for a received instance: its SOP Instance UID, made harmless.
-
-    A valid UID (digits and dots, at most 64 characters) is used as it is. Anything else
-    (slashes, ``..``, control characters, an empty or huge value) becomes a name of
-    letters, digits, ``-`` and ``_`` only, ending in a hash of the original value, so it
-    can never leave the output folder nor collide with another UID's file.
-
-    Parameters
-    ----------
-    sop_instance_uid
-        The Affected SOP Instance UID of the C-STORE request (``None`` if missing).
-    suffix
-        Added at the end.
-
-    Returns
-    -------
-    str
-        A single path component.
-
-    Examples
-    --------
-    >>> safe_filename("1.2.840.113619.2.55.3")
-    '1.2.840.113619.2.55.3.dcm'
-    >>> safe_filename("../../etc/passwd")  # doctest: +ELLIPSIS
-    'invalid-uid-etc_passwd-....dcm'
-    >>> "/" in safe_filename("/abs/../x"), safe_filename("..").startswith("invalid-uid-")
-    (False, True)
-    """
-    uid = sop_instance_uid or ""
-    if _UID.match(uid) and len(uid) <= 64:
-        return uid + suffix
-    readable = re.sub(r"[^0-9A-Za-z]+", "_", uid).strip("_")[:48]
-    digest = hashlib.sha256(uid.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"invalid-uid-{readable + '-' if readable else ''}{digest}{suffix}"
-
-
 def storescp_server(args: argparse.Namespace) -> Server:
     """The (not yet started) :class:`~pacsnb.net.Server` that ``pacsnb storescp`` runs.
 
     It answers C-ECHO, and C-STORE by writing each instance, as received, to
-    ``args.od/<SOP Instance UID>.dcm`` (see :func:`safe_filename`), atomically.
+    ``args.od/<SOP Instance UID>.dcm`` (see :func:`pacsnb.net.retrieve.safe_filename`), atomically.
 
     Parameters
     ----------

@@ -29,8 +29,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from typing import Any
+from typing import Any, Callable
 
+from pacsnb.cli._args import add_association_args
 from pacsnb.dicom import dictionary as _dictionary
 from pacsnb.errors import DicomValueError, DimseError, PacsnbError
 from pacsnb.net import sync
@@ -121,11 +122,7 @@ def parse_keys(keys: list[str]) -> tuple[str | None, dict[str, Any]]:
 def _common(p: argparse.ArgumentParser, aet: str, models: str) -> None:
     p.add_argument("host", metavar="HOST")
     p.add_argument("port", type=int, metavar="PORT")
-    p.add_argument("-aet", "--aetitle", dest="aet", default=aet, metavar="AET", help=f"our AE title (default {aet})")
-    p.add_argument("-aec", "--call", dest="aec", default="ANY-SCP", metavar="AEC",
-                   help="the peer's (called) AE title (default ANY-SCP)")
-    p.add_argument("-to", "--timeout", dest="timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="seconds allowed to connect and for each answer (default 30)")
+    add_association_args(p, aet, "ANY-SCP")
     p.add_argument("-k", "--key", dest="keys", action="append", default=[], metavar="KEY[=VALUE]",
                    help="a key: 0010,0010=DOE* or PatientName=DOE*; KEY alone asks for the attribute; "
                         "0008,0052=LEVEL sets the query level")
@@ -264,26 +261,13 @@ def run_move(args: argparse.Namespace) -> int:
     0
     >>> sync.stop(server)
     """
-    try:
-        level, keys = _retrieve_keys(args)
-        dest = args.aem or args.aet
-        here = dest.upper() == "ME" or dest == args.aet
-        with sync.connect(args.host, args.port, ae_title=args.aet, called_ae=args.aec,
-                          timeout=args.timeout) as assoc:
-            if here:
-                result = assoc.move("ME", level, args.model, into=args.od, port=args.move_port, host=args.bind,
-                                    progress=not args.no_progress, **keys)
-            else:
-                result = assoc.move(dest, level, args.model, progress=not args.no_progress, **keys)
-    except DimseError as exc:
-        _err(exc)
-        if getattr(exc, "result", None) is not None:
-            _summary("C-MOVE", exc.result)
-        return 1
-    except PacsnbError as exc:
-        _err(exc)
-        return 1
-    return _summary("C-MOVE", result)
+    dest = args.aem or args.aet
+    if dest.upper() == "ME" or dest == args.aet:  # here: our own storage SCP receives
+        return _retrieve("C-MOVE", args, lambda assoc, level, keys: assoc.move(
+            "ME", level, args.model, into=args.od, port=args.move_port, host=args.bind,
+            progress=not args.no_progress, **keys))
+    return _retrieve("C-MOVE", args, lambda assoc, level, keys: assoc.move(
+        dest, level, args.model, progress=not args.no_progress, **keys))
 
 
 def run_get(args: argparse.Namespace) -> int:
@@ -307,17 +291,25 @@ def run_get(args: argparse.Namespace) -> int:
     0
     >>> sync.stop(server)
     """
+    return _retrieve("C-GET", args, lambda assoc, level, keys: assoc.get(
+        level, args.model, into=args.od, progress=not args.no_progress, **keys))
+
+
+def _retrieve(kind: str, args: argparse.Namespace, op: Callable[[Any, str, dict], Any]) -> int:
+    """Run ``op(association, level, keys)`` (a C-MOVE or C-GET) on an association from
+    ``args``; print its summary (also after a failure that has one). 0 if every
+    sub-operation succeeded, 1 otherwise (the reason on stderr)."""
     try:
         level, keys = _retrieve_keys(args)
         with sync.connect(args.host, args.port, ae_title=args.aet, called_ae=args.aec,
                           timeout=args.timeout) as assoc:
-            result = assoc.get(level, args.model, into=args.od, progress=not args.no_progress, **keys)
+            result = op(assoc, level, keys)
     except DimseError as exc:
         _err(exc)
         if getattr(exc, "result", None) is not None:
-            _summary("C-GET", exc.result)
+            _summary(kind, exc.result)
         return 1
     except PacsnbError as exc:
         _err(exc)
         return 1
-    return _summary("C-GET", result)
+    return _summary(kind, result)

@@ -1,7 +1,7 @@
 """Helpers shared by the codecs (internal)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -40,42 +40,70 @@ JPEG_SOF_NAMES = {0xC0: "baseline DCT", 0xC1: "extended sequential DCT", 0xC2: "
                   0xCE: "differential progressive DCT, arithmetic coding",
                   0xCF: "differential lossless, arithmetic coding"}
 _JPEG_MARKER_NAMES = {0xC4: "DHT", 0xC8: "JPG", 0xCC: "DAC", 0xD8: "SOI", 0xD9: "EOI", 0xDA: "SOS", 0xDB: "DQT",
-                      0xDC: "DNL", 0xDD: "DRI", 0xDE: "DHP", 0xDF: "EXP", 0xFE: "COM", 0x01: "TEM"}
+                      0xDC: "DNL", 0xDD: "DRI", 0xDE: "DHP", 0xDF: "EXP", 0xFE: "COM", 0x01: "TEM",
+                      # T.87 (JPEG-LS) takes three of T.81's JPGn markers
+                      0xF7: "SOF55", 0xF8: "LSE", 0xF9: "SOF57"}
+# markers without a length and parameters (0xFF00 is a stuffed zero, not a marker)
+_JPEG_STANDALONE = frozenset([0x00, 0x01, 0xD8, 0xD9, *range(0xD0, 0xD8)])
 
 
 def jpeg_marker_name(m: int) -> str:
-    """The name of JPEG marker ``0xFF m`` (T.81 Table B.1).
+    """The name of JPEG marker ``0xFF m`` (T.81 Table B.1; T.87 Table C.1 for SOF55, LSE, SOF57).
 
     Examples
     --------
     >>> jpeg_marker_name(0xC0), jpeg_marker_name(0xD3), jpeg_marker_name(0xE1), jpeg_marker_name(0x02)
     ('SOF0', 'RST3', 'APP1', 'marker 0xFF02')
+    >>> jpeg_marker_name(0xF7), jpeg_marker_name(0xF8), jpeg_marker_name(0xF0)
+    ('SOF55', 'LSE', 'JPG0')
     """
     if 0xD0 <= m <= 0xD7:
         return f"RST{m - 0xD0}"
     if 0xE0 <= m <= 0xEF:
         return f"APP{m - 0xE0}"
+    if m in _JPEG_MARKER_NAMES:
+        return _JPEG_MARKER_NAMES[m]
     if 0xF0 <= m <= 0xFD:
         return f"JPG{m - 0xF0}"
     if m in JPEG_SOF_NAMES:
         return f"SOF{m - 0xC0}"
-    return _JPEG_MARKER_NAMES.get(m, f"marker 0xFF{m:02X}")
+    return f"marker 0xFF{m:02X}"
 
 
-def jpeg_next_segment(src: np.ndarray, pos: int, fail) -> tuple[int, int, int, int]:
+def jpeg_check_soi(src: Any, fail: Callable[[str], Exception], what: str) -> None:
+    """Raise ``fail(...)`` unless the codestream ``src`` starts with SOI; ``what`` names the
+    data expected ("JPEG", "JPEG-LS").
+
+    Examples
+    --------
+    >>> jpeg_check_soi(b"\\xff\\xd8", ValueError, "JPEG")
+    >>> jpeg_check_soi(b"\\x00\\x01", ValueError, "JPEG")
+    Traceback (most recent call last):
+    ValueError: the codestream does not start with SOI (FF D8) but with 00 01: not JPEG data
+    """
+    if len(src) < 2 or src[0] != 0xFF or src[1] != 0xD8:
+        head = bytes(src[:4]).hex(" ").upper()
+        raise fail(f"the codestream does not start with SOI (FF D8) but with {head or 'nothing'}: not {what} data")
+
+
+def jpeg_next_segment(src: Any, pos: int, fail: Callable[[str], Exception]) -> tuple[int, int, int, int]:
     """The marker at ``src[pos]`` (after any 0xFF fill bytes) and its segment.
 
-    Returns ``(marker, marker_offset, segment_start, segment_end)``: the segment's
-    parameters are ``src[segment_start:segment_end]`` (after the length field); markers
-    without a segment (SOI, EOI, RSTm, TEM) have ``segment_start == segment_end`` just
-    after the marker. ``marker`` is -1 at the end of the data. ``fail(text)`` makes the
-    exception raised for a byte that is not a marker or a segment that runs past the end.
+    ``src`` is a uint8 array or a memoryview of the codestream. Returns
+    ``(marker, marker_offset, segment_start, segment_end)``: the segment's parameters are
+    ``src[segment_start:segment_end]`` (after the length field); markers without a segment
+    (SOI, EOI, RSTm, TEM, and the stuffed zero 0xFF00, which is no marker) have
+    ``segment_start == segment_end`` just after the marker. ``marker`` is -1 at the end of the
+    data. ``fail(text)`` makes the exception raised for a byte that is not a marker or a
+    segment that runs past the end.
 
     Examples
     --------
     >>> seg = np.frombuffer(b"\\xff\\xd8\\xff\\xff\\xfe\\x00\\x04hi\\xff\\xd9", np.uint8)
     >>> jpeg_next_segment(seg, 2, ValueError)
     (254, 3, 7, 9)
+    >>> jpeg_next_segment(memoryview(b"\\xff\\xd9"), 0, ValueError)
+    (217, 0, 2, 2)
     """
     n = len(src)
     if pos >= n:
@@ -89,13 +117,131 @@ def jpeg_next_segment(src: np.ndarray, pos: int, fail) -> tuple[int, int, int, i
     m = int(src[pos])
     mpos = pos - 1
     pos += 1
-    if m in (0xD8, 0xD9, 0x01) or 0xD0 <= m <= 0xD7:
+    if m in _JPEG_STANDALONE:
         return m, mpos, pos, pos
-    name = jpeg_marker_name(m)
     if pos + 2 > n:
-        raise fail(f"the {name} segment at byte {mpos} is cut off: the codestream ends (truncated)")
+        raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} is cut off: the codestream ends (truncated)")
     length = (int(src[pos]) << 8) | int(src[pos + 1])
     if length < 2 or pos + length > n:
-        raise fail(f"the {name} segment at byte {mpos} has length {length}, which runs past the end of the "
-                   f"{n}-byte codestream (truncated or corrupt)")
+        raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} has length {length}, which runs past the end "
+                   f"of the {n}-byte codestream (truncated or corrupt)")
     return m, mpos, pos + 2, pos + length
+
+
+def jpeg_skip_scan(src: np.ndarray, pos: int, find_marker: Callable[[np.ndarray, int], int]) -> int:
+    """The offset of the first marker after the coded data of a scan starting at ``pos``,
+    stepping over its restart markers; ``find_marker(src, pos)`` finds the next marker the
+    codec's way (T.81 and T.87 stuff bits differently).
+
+    Examples
+    --------
+    >>> def find(src, pos):  # T.81: 0xFF then a byte other than 0x00
+    ...     hits = [i for i in range(pos, len(src) - 1) if src[i] == 0xFF and src[i + 1] != 0]
+    ...     return hits[0] if hits else len(src)
+    >>> jpeg_skip_scan(np.frombuffer(b"\\x12\\xff\\x00\\xff\\xd0\\x34\\xff\\xd9", np.uint8), 0, find)
+    6
+    """
+    n = len(src)
+    while True:
+        pos = int(find_marker(src, pos))
+        if pos + 1 < n and 0xD0 <= src[pos + 1] <= 0xD7:
+            pos += 2
+            continue
+        return pos
+
+
+class JpegLosslessFrame:
+    """A lossless frame header (SOF3 of T.81, SOF55 of T.87: every component sampled alike)
+    and which components the scans have decoded so far.
+
+    Attributes
+    ----------
+    precision, rows, columns
+        Sample precision in bits, lines and samples per line.
+    ids
+        The component identifiers, in frame header order.
+    done
+        The identifiers of the components a scan has coded.
+
+    Examples
+    --------
+    >>> seg = np.frombuffer(bytes([8, 0, 2, 0, 3, 1, 1, 0x11, 0]), np.uint8)
+    >>> fr = JpegLosslessFrame.read(seg, 0, ValueError, "SOF3", "JPEG lossless")
+    >>> fr.precision, fr.rows, fr.columns, fr.ids
+    (8, 2, 3, [1])
+    """
+
+    def __init__(self) -> None:
+        self.precision = 0
+        self.rows = 0
+        self.columns = 0
+        self.ids: list[int] = []
+        self.done: set[int] = set()
+
+    @classmethod
+    def read(cls, seg: np.ndarray, mpos: int, fail: Callable[[str], Exception], sof: str, codec: str,
+             zero_size: bool = False) -> JpegLosslessFrame:
+        """Parse the frame header segment ``seg`` (the ``sof`` marker at byte ``mpos``) of
+        ``codec``; with ``zero_size`` a frame of 0 lines or columns is allowed (a later
+        segment gives the size).
+
+        Examples
+        --------
+        >>> seg = np.frombuffer(bytes([1, 0, 2, 0, 3, 1, 1, 0x11, 0]), np.uint8)
+        >>> JpegLosslessFrame.read(seg, 5, ValueError, "SOF3", "JPEG lossless")
+        Traceback (most recent call last):
+        ValueError: the SOF3 segment at byte 5 gives a sample precision of 1 bits; JPEG lossless allows 2 to 16
+        """
+        if len(seg) < 6:
+            raise fail(f"the {sof} segment at byte {mpos} is too short ({len(seg) + 2} bytes)")
+        fr = cls()
+        fr.precision = int(seg[0])
+        fr.rows = (int(seg[1]) << 8) | int(seg[2])
+        fr.columns = (int(seg[3]) << 8) | int(seg[4])
+        nf = int(seg[5])
+        if not 2 <= fr.precision <= 16:
+            raise fail(f"the {sof} segment at byte {mpos} gives a sample precision of {fr.precision} bits; "
+                       f"{codec} allows 2 to 16")
+        if not zero_size:
+            if fr.rows == 0:
+                raise fail("the frame header gives 0 lines (the number of lines in a DNL marker): not supported")
+            if fr.columns == 0:
+                raise fail("the frame header gives 0 samples per line")
+        if nf < 1 or len(seg) != 6 + 3 * nf:
+            raise fail(f"the {sof} segment at byte {mpos} has {len(seg) + 2} bytes, which does not fit {nf} "
+                       "components")
+        hv = set()
+        for i in range(nf):
+            cid = int(seg[6 + 3 * i])
+            if cid in fr.ids:
+                raise fail(f"the frame header names component {cid} twice")
+            fr.ids.append(cid)
+            hv.add(int(seg[7 + 3 * i]))
+        if len(hv) > 1:
+            raise fail("the components have different sampling factors (subsampled colour): not supported in "
+                       f"{codec} by pacsnb")
+        return fr
+
+
+def jpeg_check_frame(rows: int, columns: int, components: int, precision: int, p: Any,
+                     fail: Callable[[str], Exception]) -> None:
+    """Raise ``fail(...)`` when a codestream's frame (``rows`` x ``columns``, ``components``,
+    ``precision`` bits) does not fit the frame parameters ``p`` (a
+    :class:`pacsnb.codecs.rle.FrameParams`).
+
+    Examples
+    --------
+    >>> from pacsnb.codecs.rle import FrameParams
+    >>> jpeg_check_frame(2, 3, 1, 8, FrameParams(rows=2, columns=3, bits_allocated=8), ValueError)
+    >>> jpeg_check_frame(2, 3, 3, 8, FrameParams(rows=2, columns=3, bits_allocated=8), ValueError)
+    Traceback (most recent call last):
+    ValueError: the codestream has 3 component(s) but Samples per Pixel is 1
+    """
+    if (rows, columns) != (p.rows, p.columns):
+        raise fail(f"the codestream's frame is {rows} x {columns} (lines x samples per line) but Rows x "
+                   f"Columns are {p.rows} x {p.columns}")
+    if components != p.samples:
+        raise fail(f"the codestream has {components} component(s) but Samples per Pixel is {p.samples}")
+    if precision > p.bits_allocated:
+        raise fail(f"the codestream's sample precision is {precision} bits, more than Bits Allocated "
+                   f"({p.bits_allocated})")

@@ -56,7 +56,8 @@ import numpy as np
 
 from pacsnb.codecs import _jpeg_kernels as K
 from pacsnb.codecs.rle import FrameParams
-from pacsnb.codecs._common import codestream_array
+from pacsnb.codecs._common import (JPEG_SOF_NAMES, JpegLosslessFrame, codestream_array, jpeg_check_frame,
+                                   jpeg_check_soi, jpeg_marker_name, jpeg_next_segment, jpeg_skip_scan)
 from pacsnb.errors import CodecError
 
 __all__ = ["JPEG_LOSSLESS_P14", "JPEG_LOSSLESS_SV1", "JpegHeader", "decode_frame", "encode_frame",
@@ -68,25 +69,6 @@ JPEG_LOSSLESS_P14 = "1.2.840.10008.1.2.4.57"
 JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"
 
 _NTABLES = 4
-_MARKER_NAMES = {0xC4: "DHT", 0xC8: "JPG", 0xCC: "DAC", 0xD8: "SOI", 0xD9: "EOI", 0xDA: "SOS", 0xDB: "DQT",
-                 0xDC: "DNL", 0xDD: "DRI", 0xDE: "DHP", 0xDF: "EXP", 0xFE: "COM", 0x01: "TEM"}
-_SOF_NAMES = {0xC0: "baseline DCT", 0xC1: "extended sequential DCT", 0xC2: "progressive DCT",
-              0xC3: "lossless", 0xC5: "differential sequential DCT", 0xC6: "differential progressive DCT",
-              0xC7: "differential lossless", 0xC9: "extended sequential DCT, arithmetic coding",
-              0xCA: "progressive DCT, arithmetic coding", 0xCB: "lossless, arithmetic coding",
-              0xCD: "differential sequential DCT, arithmetic coding",
-              0xCE: "differential progressive DCT, arithmetic coding",
-              0xCF: "differential lossless, arithmetic coding"}
-
-
-def _marker_name(m: int) -> str:
-    if 0xD0 <= m <= 0xD7:
-        return f"RST{m - 0xD0}"
-    if 0xE0 <= m <= 0xEF:
-        return f"APP{m - 0xE0}"
-    if m in _SOF_NAMES:
-        return f"SOF{m - 0xC0}"
-    return _MARKER_NAMES.get(m, f"marker 0xFF{m:02X}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,17 +113,6 @@ def _where(frame: int | None) -> str:
     return "JPEG Lossless frame" + ("" if frame is None else f" {frame}")
 
 
-class _Frame:
-    """The frame header (SOF3) and the state of decoding."""
-
-    def __init__(self) -> None:
-        self.precision = 0
-        self.rows = 0
-        self.columns = 0
-        self.ids: list[int] = []
-        self.done: set[int] = set()
-
-
 def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
            out16: np.ndarray | None = None) -> JpegHeader:
     """Walk the codestream's markers; with ``out16``, decode its scans into it, checking the
@@ -152,56 +123,40 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
     def fail(text: str) -> CodecError:
         return CodecError(f"{where}: {text}")
 
-    if n < 2 or src[0] != 0xFF or src[1] != 0xD8:
-        head = bytes(src[:4]).hex(" ").upper()
-        raise fail(f"the codestream does not start with SOI (FF D8) but with {head or 'nothing'}: not JPEG data")
+    jpeg_check_soi(src, fail, "JPEG")
     fast = np.zeros((_NTABLES, 1 << K.LOOKAHEAD), np.int32)
     maxcode = np.zeros((_NTABLES, 18), np.int64)
     valptr = np.zeros((_NTABLES, 17), np.int64)
     huffval = np.zeros((_NTABLES, 256), np.uint8)
     defined = [False] * _NTABLES
-    fr: _Frame | None = None
+    fr: JpegLosslessFrame | None = None
     restart = 0
     predictors: list[int] = []
     first_pt = 0
     pos = 2
     while True:
-        if pos >= n:
+        m, mpos, a, b = jpeg_next_segment(src, pos, fail)
+        if m < 0:
             if fr is not None and predictors and len(fr.done) == len(fr.ids):
                 break  # all decoded; a missing EOI is tolerated
             raise fail(f"the codestream ends at byte {n} before " +
                        ("any frame header (SOF3)" if fr is None else
                         "any scan (SOS)" if not predictors else "all components were decoded") + " (truncated?)")
-        if src[pos] != 0xFF:
-            raise fail(f"expected a marker at byte {pos}, found 0x{int(src[pos]):02X} (corrupt data)")
-        while pos < n and src[pos] == 0xFF:
-            pos += 1  # fill bytes
-        if pos >= n:
-            continue
-        m = int(src[pos])
-        mpos = pos - 1
-        pos += 1
-        name = _marker_name(m)
+        name = jpeg_marker_name(m)
         if m == 0xD9:  # EOI
             break
         if 0xD0 <= m <= 0xD7 or m in (0x00, 0x01, 0xD8):
             raise fail(f"{name} at byte {mpos} is in the wrong place (outside entropy-coded data)")
-        if pos + 2 > n:
-            raise fail(f"the {name} segment at byte {mpos} is cut off: the codestream ends (truncated)")
-        length = (int(src[pos]) << 8) | int(src[pos + 1])
-        if length < 2 or pos + length > n:
-            raise fail(f"the {name} segment at byte {mpos} has length {length}, which runs past the end of the "
-                       f"{n}-byte codestream (truncated or corrupt)")
-        seg = src[pos + 2:pos + length]
-        pos += length
+        seg = src[a:b]
+        pos = b
         if m == 0xC3:
             if fr is not None:
                 raise fail(f"a second frame header (SOF3) at byte {mpos}")
-            fr = _read_sof(seg, mpos, fail)
+            fr = JpegLosslessFrame.read(seg, mpos, fail, "SOF3", "JPEG lossless")
             if p is not None:
-                _check_frame(fr, p, fail)
-        elif m in _SOF_NAMES:
-            raise fail(f"the frame is {name} ({_SOF_NAMES[m]}), not lossless Huffman-coded (SOF3): this is not "
+                jpeg_check_frame(fr.rows, fr.columns, len(fr.ids), fr.precision, p, fail)
+        elif m in JPEG_SOF_NAMES:
+            raise fail(f"the frame is {name} ({JPEG_SOF_NAMES[m]}), not lossless Huffman-coded (SOF3): this is not "
                        "JPEG Lossless Process 14 data (wrong transfer syntax?)")
         elif m == 0xC4:
             _read_dht(seg, mpos, fail, fast, maxcode, valptr, huffval, defined)
@@ -209,7 +164,7 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
             raise fail(f"DAC at byte {mpos}: arithmetic coding is not part of JPEG Lossless Process 14")
         elif m == 0xDD:
             if len(seg) != 2:
-                raise fail(f"the DRI segment at byte {mpos} has length {length}, not 4")
+                raise fail(f"the DRI segment at byte {mpos} has length {len(seg) + 2}, not 4")
             restart = (int(seg[0]) << 8) | int(seg[1])
         elif m in (0xDC, 0xDE, 0xDF):
             raise fail(f"{name} at byte {mpos}: hierarchical coding and DNL are not supported")
@@ -221,13 +176,7 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
             if len(predictors) == 1:
                 first_pt = pt
             if out16 is None:
-                # skip the entropy-coded data (and its restart markers)
-                while True:
-                    pos = int(K._find_marker(src, pos))
-                    if pos + 1 < n and 0xD0 <= src[pos + 1] <= 0xD7:
-                        pos += 2
-                        continue
-                    break
+                pos = jpeg_skip_scan(src, pos, K._find_marker)  # the entropy-coded data and its RSTm
             else:
                 status = np.zeros(6, np.int64)
                 pos = int(K.decode_scan(src, pos, out16, fr.rows, fr.columns, len(fr.ids), len(comps),
@@ -249,54 +198,13 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
 def _status_error(status: np.ndarray, src: np.ndarray, fail) -> CodecError:
     code, row, col, pos, extra, m = (int(x) for x in status[:6])
     if code == K.OUT_OF_DATA:
-        marker = "the end of the codestream" if extra < 0 else f"marker {_marker_name(extra)}"
+        marker = "the end of the codestream" if extra < 0 else f"marker {jpeg_marker_name(extra)}"
     elif code == K.RST_MISSING:
-        marker = "the end of the codestream" if extra < 0 else _marker_name(extra)
+        marker = "the end of the codestream" if extra < 0 else jpeg_marker_name(extra)
     else:
-        marker = _marker_name(extra) if extra >= 0 else ""
+        marker = jpeg_marker_name(extra) if extra >= 0 else ""
     text = K.DECODE_STATUS[code].format(row=row, col=col, pos=pos, marker=marker, m=m)
     return fail(text)
-
-
-def _read_sof(seg: np.ndarray, mpos: int, fail) -> _Frame:
-    if len(seg) < 6:
-        raise fail(f"the SOF3 segment at byte {mpos} is too short ({len(seg) + 2} bytes)")
-    fr = _Frame()
-    fr.precision = int(seg[0])
-    fr.rows = (int(seg[1]) << 8) | int(seg[2])
-    fr.columns = (int(seg[3]) << 8) | int(seg[4])
-    nf = int(seg[5])
-    if not 2 <= fr.precision <= 16:
-        raise fail(f"the SOF3 segment at byte {mpos} gives a sample precision of {fr.precision} bits; "
-                   "JPEG lossless allows 2 to 16")
-    if fr.rows == 0:
-        raise fail("the frame header gives 0 lines (the number of lines in a DNL marker): not supported")
-    if fr.columns == 0:
-        raise fail("the frame header gives 0 samples per line")
-    if nf < 1 or len(seg) != 6 + 3 * nf:
-        raise fail(f"the SOF3 segment at byte {mpos} has {len(seg) + 2} bytes, which does not fit {nf} components")
-    hv = set()
-    for i in range(nf):
-        cid = int(seg[6 + 3 * i])
-        if cid in fr.ids:
-            raise fail(f"the frame header names component {cid} twice")
-        fr.ids.append(cid)
-        hv.add(int(seg[7 + 3 * i]))
-    if len(hv) > 1:
-        raise fail("the components have different sampling factors (subsampled colour): not supported in "
-                   "JPEG lossless by pacsnb")
-    return fr
-
-
-def _check_frame(fr: _Frame, p: FrameParams, fail) -> None:
-    if (fr.rows, fr.columns) != (p.rows, p.columns):
-        raise fail(f"the codestream's frame is {fr.rows} x {fr.columns} (lines x samples per line) but Rows x "
-                   f"Columns are {p.rows} x {p.columns}")
-    if len(fr.ids) != p.samples:
-        raise fail(f"the codestream has {len(fr.ids)} component(s) but Samples per Pixel is {p.samples}")
-    if fr.precision > p.bits_allocated:
-        raise fail(f"the codestream's sample precision is {fr.precision} bits, more than Bits Allocated "
-                   f"({p.bits_allocated})")
 
 
 def _read_dht(seg: np.ndarray, mpos: int, fail, fast, maxcode, valptr, huffval, defined) -> None:
@@ -327,7 +235,7 @@ def _read_dht(seg: np.ndarray, mpos: int, fail, fast, maxcode, valptr, huffval, 
         i += 17 + total
 
 
-def _read_sos(seg: np.ndarray, mpos: int, fail, fr: _Frame, defined) -> tuple[list[int], list[int], int, int]:
+def _read_sos(seg: np.ndarray, mpos: int, fail, fr: JpegLosslessFrame, defined) -> tuple[list[int], list[int], int, int]:
     if len(seg) < 1:
         raise fail(f"the SOS segment at byte {mpos} is empty")
     ns = int(seg[0])

@@ -60,7 +60,8 @@ from typing import Any
 import numpy as np
 
 from pacsnb.codecs import _jpegls_kernels as K
-from pacsnb.codecs._common import codestream_array
+from pacsnb.codecs._common import (JPEG_SOF_NAMES, JpegLosslessFrame, codestream_array, jpeg_check_frame,
+                                   jpeg_check_soi, jpeg_marker_name, jpeg_next_segment, jpeg_skip_scan)
 from pacsnb.codecs.rle import FrameParams
 from pacsnb.errors import CodecError
 
@@ -75,19 +76,6 @@ JPEG_LS_NEAR_LOSSLESS = "1.2.840.10008.1.2.4.81"
 _BASIC_T = (3, 7, 21)
 _MAX_SAMPLES = 1 << 28  # decoding without frame parameters: the largest frame the header may ask for
 _BASIC_RESET = 64
-_MARKER_NAMES = {0xC4: "DHT", 0xC8: "JPG", 0xCC: "DAC", 0xD8: "SOI", 0xD9: "EOI", 0xDA: "SOS", 0xDB: "DQT",
-                 0xDC: "DNL", 0xDD: "DRI", 0xDE: "DHP", 0xDF: "EXP", 0xFE: "COM", 0x01: "TEM", 0xF7: "SOF55",
-                 0xF8: "LSE", 0xF9: "SOF57"}
-
-
-def _marker_name(m: int) -> str:
-    if 0xD0 <= m <= 0xD7:
-        return f"RST{m - 0xD0}"
-    if 0xE0 <= m <= 0xEF:
-        return f"APP{m - 0xE0}"
-    if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):
-        return f"SOF{m - 0xC0}"
-    return _MARKER_NAMES.get(m, f"marker 0xFF{m:02X}")
 
 
 def default_thresholds(maxval: int, near: int = 0) -> tuple[int, int, int]:
@@ -171,17 +159,6 @@ def _where(frame: int | None) -> str:
     return "JPEG-LS frame" + ("" if frame is None else f" {frame}")
 
 
-class _Frame:
-    """The frame header (SOF55) and the state of decoding."""
-
-    def __init__(self) -> None:
-        self.precision = 0
-        self.rows = 0
-        self.columns = 0
-        self.ids: list[int] = []
-        self.done: set[int] = set()
-
-
 def _next_marker(src: np.ndarray, pos: int) -> int:
     """The position of the next marker (0xFF then a byte >= 0x80) at or after ``pos``, or
     the end of the data."""
@@ -207,10 +184,8 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
     def fail(text: str) -> CodecError:
         return CodecError(f"{where}: {text}")
 
-    if n < 2 or src[0] != 0xFF or src[1] != 0xD8:
-        head = bytes(src[:4]).hex(" ").upper()
-        raise fail(f"the codestream does not start with SOI (FF D8) but with {head or 'nothing'}: not JPEG-LS data")
-    fr: _Frame | None = None
+    jpeg_check_soi(src, fail, "JPEG-LS")
+    fr: JpegLosslessFrame | None = None
     restart = 0
     preset = [0, 0, 0, 0, 0]  # MAXVAL, T1, T2, T3, RESET (0: default)
     nears: list[int] = []
@@ -219,46 +194,32 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
     mapping_tables: set[int] = set()
     pos = 2
     while True:
-        if pos >= n:
+        m, mpos, a, b = jpeg_next_segment(src, pos, fail)
+        if m < 0:
             if fr is not None and nears and len(fr.done) == len(fr.ids):
                 break  # all decoded; a missing EOI is tolerated
             raise fail(f"the codestream ends at byte {n} before " +
                        ("any frame header (SOF55)" if fr is None else
                         "any scan (SOS)" if not nears else "all components were decoded") + " (truncated?)")
-        if src[pos] != 0xFF:
-            raise fail(f"expected a marker at byte {pos}, found 0x{int(src[pos]):02X} (corrupt data)")
-        while pos < n and src[pos] == 0xFF:
-            pos += 1  # fill bytes
-        if pos >= n:
-            continue
-        m = int(src[pos])
-        mpos = pos - 1
-        pos += 1
-        name = _marker_name(m)
+        name = jpeg_marker_name(m)
         if m == 0xD9:  # EOI
             break
         if 0xD0 <= m <= 0xD7 or m in (0x00, 0x01, 0xD8):
             raise fail(f"{name} at byte {mpos} is in the wrong place (outside coded data)")
-        if pos + 2 > n:
-            raise fail(f"the {name} segment at byte {mpos} is cut off: the codestream ends (truncated)")
-        length = (int(src[pos]) << 8) | int(src[pos + 1])
-        if length < 2 or pos + length > n:
-            raise fail(f"the {name} segment at byte {mpos} has length {length}, which runs past the end of the "
-                       f"{n}-byte codestream (truncated or corrupt)")
-        seg = src[pos + 2:pos + length]
-        pos += length
+        seg = src[a:b]
+        pos = b
         if m == 0xF7:
             if fr is not None:
                 raise fail(f"a second frame header (SOF55) at byte {mpos}")
-            fr = _read_sof(seg, mpos, fail)
-        elif 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC) or m == 0xF9:
+            fr = JpegLosslessFrame.read(seg, mpos, fail, "SOF55", "JPEG-LS", zero_size=True)
+        elif m in JPEG_SOF_NAMES or m == 0xF9:
             what = "JPEG-LS part 2 (extensions)" if m == 0xF9 else "JPEG (T.81)"
             raise fail(f"the frame is {name}, a {what} frame, not JPEG-LS (SOF55): wrong transfer syntax?")
         elif m == 0xF8:
             _read_lse(seg, mpos, fail, fr, preset, mapping_tables)
         elif m == 0xDD:
             if len(seg) not in (2, 3, 4):
-                raise fail(f"the DRI segment at byte {mpos} has length {length}, not 4 to 6")
+                raise fail(f"the DRI segment at byte {mpos} has length {len(seg) + 2}, not 4 to 6")
             restart = int.from_bytes(bytes(seg), "big")
         elif m == 0xE8 and len(seg) >= 5 and bytes(seg[:4]) == b"mrfx" and seg[4] != 0:
             raise fail(f"APP8 at byte {mpos} asks for HP colour transform {int(seg[4])}; pacsnb does not undo it "
@@ -270,7 +231,8 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
                 raise fail("the frame header gives 0 lines or columns and no LSE segment gives the size "
                            "(number of lines in a DNL marker is not supported)")
             if p is not None:
-                _check_frame(fr, p, fail)  # every scan: an LSE between scans may change the size
+                # every scan: an LSE between scans may change the size
+                jpeg_check_frame(fr.rows, fr.columns, len(fr.ids), fr.precision, p, fail)
             if out is not None and out.size != fr.rows * fr.columns * len(fr.ids):
                 raise fail("internal error: the output buffer does not fit the frame")
             comps, near, ilv = _read_sos(seg, mpos, fail, fr, mapping_tables)
@@ -293,13 +255,7 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
             if first is None:
                 first = (maxval, (t1, t2, t3), reset)
             if out is None:
-                # skip the coded data (and its restart markers)
-                while True:
-                    pos = _next_marker(src, pos)
-                    if pos + 1 < n and 0xD0 <= src[pos + 1] <= 0xD7:
-                        pos += 2
-                        continue
-                    break
+                pos = jpeg_skip_scan(src, pos, _next_marker)  # the coded data and its restart markers
             else:
                 status = np.zeros(8, np.int64)
                 kernel = K.decode_samples if ilv == 2 else K.decode_lines
@@ -320,45 +276,19 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
                      reset, restart)
 
 
-def _status_error(status: np.ndarray, fail, comps: list[int], fr: _Frame) -> CodecError:
+def _status_error(status: np.ndarray, fail, comps: list[int], fr: JpegLosslessFrame) -> CodecError:
     code, line, col, pos, comp, m, mk = (int(x) for x in status[:7])
     if code == K.OUT_OF_DATA:
-        marker = "the end of the codestream" if mk < 0 else f"marker {_marker_name(mk)}"
+        marker = "the end of the codestream" if mk < 0 else f"marker {jpeg_marker_name(mk)}"
     else:
-        marker = "the end of the codestream" if mk < 0 else _marker_name(mk)
+        marker = "the end of the codestream" if mk < 0 else jpeg_marker_name(mk)
     cid = fr.ids[comps[comp]] if 0 <= comp < len(comps) else comp
     text = K.STATUS.get(code, "internal error {code}").format(line=line, col=col, pos=pos, comp=cid, m=m,
                                                                 marker=marker, code=code)
     return fail(text)
 
 
-def _read_sof(seg: np.ndarray, mpos: int, fail) -> _Frame:
-    if len(seg) < 6:
-        raise fail(f"the SOF55 segment at byte {mpos} is too short ({len(seg) + 2} bytes)")
-    fr = _Frame()
-    fr.precision = int(seg[0])
-    fr.rows = (int(seg[1]) << 8) | int(seg[2])
-    fr.columns = (int(seg[3]) << 8) | int(seg[4])
-    nf = int(seg[5])
-    if not 2 <= fr.precision <= 16:
-        raise fail(f"the SOF55 segment at byte {mpos} gives a sample precision of {fr.precision} bits; "
-                   "JPEG-LS allows 2 to 16")
-    if nf < 1 or len(seg) != 6 + 3 * nf:
-        raise fail(f"the SOF55 segment at byte {mpos} has {len(seg) + 2} bytes, which does not fit {nf} components")
-    hv = set()
-    for i in range(nf):
-        cid = int(seg[6 + 3 * i])
-        if cid in fr.ids:
-            raise fail(f"the frame header names component {cid} twice")
-        fr.ids.append(cid)
-        hv.add(int(seg[7 + 3 * i]))
-    if len(hv) > 1:
-        raise fail("the components have different sampling factors (subsampled colour): not supported in "
-                   "JPEG-LS by pacsnb")
-    return fr
-
-
-def _read_lse(seg: np.ndarray, mpos: int, fail, fr: _Frame | None, preset: list[int],
+def _read_lse(seg: np.ndarray, mpos: int, fail, fr: JpegLosslessFrame | None, preset: list[int],
               mapping_tables: set[int]) -> None:
     if len(seg) < 1:
         raise fail(f"the LSE segment at byte {mpos} is empty")
@@ -387,18 +317,8 @@ def _read_lse(seg: np.ndarray, mpos: int, fail, fr: _Frame | None, preset: list[
         raise fail(f"the LSE segment at byte {mpos} has the unknown type {kind} (1 to 4 are defined)")
 
 
-def _check_frame(fr: _Frame, p: FrameParams, fail) -> None:
-    if (fr.rows, fr.columns) != (p.rows, p.columns):
-        raise fail(f"the codestream's frame is {fr.rows} x {fr.columns} (lines x samples per line) but Rows x "
-                   f"Columns are {p.rows} x {p.columns}")
-    if len(fr.ids) != p.samples:
-        raise fail(f"the codestream has {len(fr.ids)} component(s) but Samples per Pixel is {p.samples}")
-    if fr.precision > p.bits_allocated:
-        raise fail(f"the codestream's sample precision is {fr.precision} bits, more than Bits Allocated "
-                   f"({p.bits_allocated})")
-
-
-def _read_sos(seg: np.ndarray, mpos: int, fail, fr: _Frame, mapping_tables: set[int]) -> tuple[list[int], int, int]:
+def _read_sos(seg: np.ndarray, mpos: int, fail, fr: JpegLosslessFrame,
+              mapping_tables: set[int]) -> tuple[list[int], int, int]:
     if len(seg) < 1:
         raise fail(f"the SOS segment at byte {mpos} is empty")
     ns = int(seg[0])

@@ -40,7 +40,7 @@ from pacsnb.io import read as _read
 from pacsnb.net.dimse import Status
 from pacsnb.net.retrieve import WORKLIST_SOP_CLASS
 
-__all__ = ["MemoryQR", "match"]
+__all__ = ["MemoryQR", "answer", "match"]
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,31 @@ def match(dataset: Dataset, query: Dataset) -> bool:
     return True
 
 
-def _answer(source: Dataset, query: Dataset, computed: dict[str, Any] | None = None) -> Dataset:
-    """The response identifier: every key of the query, valued from ``source`` (or computed)."""
+def answer(source: Dataset, query: Dataset, computed: dict[str, Any] | None = None) -> Dataset:
+    """The C-FIND response identifier for a matching ``source`` (PS3.4 C.2.2.1.2): every key
+    of ``query``, valued from ``source`` (empty where it has no value) or from ``computed``;
+    a sequence key with an item of keys answers the source's matching items, reduced to
+    those keys.
+
+    Parameters
+    ----------
+    source
+        The matching data set (an instance's header, a worklist item).
+    query
+        The identifier. ``QueryRetrieveLevel`` is echoed; ``SpecificCharacterSet`` comes
+        from ``source``.
+    computed
+        Values by keyword that are not in ``source`` (e.g. the number of related instances).
+
+    Examples
+    --------
+    >>> from pacsnb.dicom import Dataset
+    >>> ds = Dataset(); ds.PatientName, ds.PatientID, ds.Modality = "Doe^John", "P1", "CT"
+    >>> q = Dataset(); q.PatientName, q.PatientBirthDate = "DOE*", ""
+    >>> a = answer(ds, q)
+    >>> str(a.PatientName), a.PatientBirthDate, "Modality" in a
+    ('Doe^John', '', False)
+    """
     out = Dataset()
     charset = source.get("SpecificCharacterSet")
     if charset:
@@ -152,7 +175,7 @@ def _answer(source: Dataset, query: Dataset, computed: dict[str, Any] | None = N
         if elem.VR == "SQ":
             query_items = list(elem.value or ())
             if have and query_items and len(query_items[0]):
-                setattr(out, kw, [_answer(item, query_items[0]) for item in have if match(item, query_items[0])])
+                setattr(out, kw, [answer(item, query_items[0]) for item in have if match(item, query_items[0])])
             else:
                 setattr(out, kw, list(have) if have else None)
             continue
@@ -240,7 +263,7 @@ class MemoryQR:
         """C-FIND handler (Patient Root, Study Root and Modality Worklist)."""
         query = request.dataset
         if request.sop_class_uid == WORKLIST_SOP_CLASS:
-            yield from (_answer(item, query) for item in list(self.worklist) if match(item, query))
+            yield from (answer(item, query) for item in list(self.worklist) if match(item, query))
             return
         yield from self.query(query)
 
@@ -306,7 +329,7 @@ class MemoryQR:
             if not all(_is_empty(identifier[k].value) or _match_value(identifier[k].VR, computed[k], identifier[k].value)
                        for k in computed_keys if k in identifier and k in computed):
                 continue
-            out.append(_answer(first, identifier, computed))
+            out.append(answer(first, identifier, computed))
         return out
 
 

@@ -40,14 +40,14 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pacsnb.dicom import Dataset
 from pacsnb.dicom.dictionary import lookup_keyword
 from pacsnb.errors import DicomValueError
-from pacsnb.net.memory import match
+from pacsnb.net.memory import answer, match
 
 __all__ = ["Worklist", "SPS_KEYWORDS"]
 
@@ -117,28 +117,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return None
     return str(value)
-
-
-def _answer(item: Dataset, query: Dataset) -> Dataset:
-    """The response identifier: every key of the query, valued from the item."""
-    out = Dataset()
-    charset = item.get("SpecificCharacterSet")
-    if charset:
-        out.SpecificCharacterSet = charset
-    for elem in query:
-        kw = elem.keyword
-        if not kw or kw == "SpecificCharacterSet":
-            continue
-        have = item.get(kw)
-        if elem.VR == "SQ":
-            query_items = list(elem.value or ())
-            if have and query_items and len(query_items[0]):
-                setattr(out, kw, [_answer(i, query_items[0]) for i in have if match(i, query_items[0])])
-            else:
-                setattr(out, kw, list(have) if have else None)
-            continue
-        setattr(out, kw, have if have not in (None, "") else None)
-    return out
 
 
 class Worklist:
@@ -297,7 +275,7 @@ class Worklist:
         answers = []
         for item in self.items:
             if match(item, identifier):
-                answers.append(_answer(item, identifier))
+                answers.append(answer(item, identifier))
         return answers
 
     def to_frame(self):

@@ -2,10 +2,8 @@
 process and once as a real process; failures explained on stderr with exit status 1."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,27 +14,15 @@ from pacsnb.cli import main
 from pacsnb.dicom import Dataset
 from pacsnb.errors import DicomValueError
 from pacsnb.cli.qr import parse_keys
-from pacsnb.net import loop as L
 from pacsnb.net import sync
 from pacsnb.net.memory import MemoryQR
 from pacsnb.samples import make_ct_series
 
+from peers import free_port, stop_service_loop  # noqa: F401 (an autouse fixture)
+
 REPO = Path(__file__).resolve().parents[2]
 SERIES = make_ct_series(n_slices=3, rows=8, columns=8)
 STUDY = SERIES[0].StudyInstanceUID
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()

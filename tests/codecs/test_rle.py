@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from hypothesis import strategies as st
 from pydicom.pixels.decoders import RLELosslessDecoder
 
 import pacsnb
-from codec_helpers import image_ds
+from codec_helpers import decode_or_codec_error, image_ds, mutate
 import pacsnb.codecs as codecs
 from pacsnb.codecs import FrameParams, can_decode, can_encode, get_codec, rle
 from pacsnb.codecs.registry import Codec, register_codec
@@ -470,32 +471,17 @@ def mutated(draw):
     arr, bits, signed = draw(frames())
     p = _params(arr.shape, bits, signed)
     data = bytearray(CODEC.encode_frame(arr, p))
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "cut", "insert", "header"]))
-        if op == "flip" and data:
-            i = draw(st.integers(0, len(data) - 1))
-            data[i] = draw(st.integers(0, 255))
-        elif op == "cut" and data:
-            i = draw(st.integers(0, len(data) - 1))
-            j = draw(st.integers(i, min(len(data), i + 64)))
-            del data[i:j]
-        elif op == "insert":
-            i = draw(st.integers(0, len(data)))
-            data[i:i] = draw(st.binary(min_size=1, max_size=16))
-        else:
-            k = draw(st.integers(0, 15))
-            data[4 * k:4 * k + 4] = struct.pack("<I", draw(st.sampled_from(
-                [0, 1, 15, 16, 63, 64, len(data) - 1, len(data), 2**31, 2**32 - 1])))
-    return bytes(data), p
+    return mutate(draw, data, _header_edit, max_cut=64, max_insert=16), p
 
 
-def _decode_or_codec_error(data: bytes, p: FrameParams) -> None:
-    try:
-        got = CODEC.decode_frame(data, p, frame=9)
-    except CodecError as exc:
-        assert "frame 9" in str(exc)
-        return
-    assert got.shape == p.shape and got.dtype == p.dtype
+def _header_edit(draw, data: bytearray) -> None:
+    """Overwrite one of the 16 offsets of the RLE header with a telling value."""
+    k = draw(st.integers(0, 15))
+    data[4 * k:4 * k + 4] = struct.pack("<I", draw(st.sampled_from(
+        [0, 1, 15, 16, 63, 64, len(data) - 1, len(data), 2**31, 2**32 - 1])))
+
+
+_decode_or_codec_error = partial(decode_or_codec_error, CODEC.decode_frame)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,38 +5,32 @@ test starts is stopped in a ``finally``.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import pacsnb
 import pacsnb.net as net
-from pacsnb.net import loop as L
 from pacsnb.net import sync
 from pacsnb.net.scu import _file_info
 
+import peers
+from peers import free_port, peer_process, run_tool, stop_service_loop  # noqa: F401 (an autouse fixture)
+
 DATA = Path(__file__).resolve().parents[2] / "data"
-HAVE_DCMTK = all(shutil.which(t) for t in ("echoscu", "storescu", "storescp", "dcmcrle", "dcmcjpeg", "dcmdump"))
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+TOOLS = ("echoscu", "storescu", "storescp", "dcmcrle", "dcmcjpeg", "dcmdump")
+HAVE_DCMTK = peers.have_tools(*TOOLS)
+needs_dcmtk = peers.needs_dcmtk(*TOOLS)
 TIMEOUT = 20
+_run = partial(run_tool, timeout=TIMEOUT)
 
 IMPLICIT, EXPLICIT, BIG, DEFLATED = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
                                      "1.2.840.10008.1.2.1.99")
 RLE, JPEG_LOSSLESS, JPEG_BASELINE = "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.50"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +53,6 @@ def _data_set_bytes(path) -> bytes:
     return Path(path).read_bytes()[_file_info(str(path)).offset:]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Saver:
     """C-STORE handler: saves each instance under its own number, keeps what it saw."""
 
@@ -77,11 +65,6 @@ class Saver:
             path = request.save(self.folder / f"{n:03d}.dcm")
             self.got.append((request.transfer_syntax, path, request.association.calling_ae_title))
         return 0
-
-
-def _run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, errors="replace",
-                          timeout=TIMEOUT, **kw)
 
 
 # --- dcmtk SCUs against our Server ----------------------------------------------------------------
@@ -169,19 +152,9 @@ def test_storescu_compressed_pass_through(tmp_path, compressed, ts, flag):
 def test_our_scu_against_storescp(tmp_path, compressed):
     out = tmp_path / "received"
     out.mkdir()
-    port = _free_port()
-    proc = subprocess.Popen(["storescp", "+xa", "+uf", "-pdu", "8192", "-aet", "STORESCP", "-od", str(out), str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for _ in range(100):  # bounded wait for the subprocess to listen
-            try:
-                assert sync.echo("127.0.0.1", port, called_ae="STORESCP", timeout=2) == 0
-                break
-            except net.NetworkError:
-                assert proc.poll() is None, proc.stderr.read()
-                time.sleep(0.05)
-        else:
-            pytest.fail("storescp did not start listening")
+    port = free_port()
+    with peer_process(["storescp", "+xa", "+uf", "-pdu", "8192", "-aet", "STORESCP", "-od", out, port], port,
+                      TIMEOUT):
         files = [DATA / "ct_implicit_le.dcm", DATA / "ct_explicit_be.dcm", DATA / "cr.dcm", *compressed.values()]
         series = pacsnb.read(DATA / "mr_small.dcm")
 
@@ -192,15 +165,6 @@ def test_our_scu_against_storescp(tmp_path, compressed):
                 return await assoc.store([*files, series], progress=False)
         import asyncio
         assert asyncio.run(asyncio.wait_for(session(), TIMEOUT)) == [0] * (len(files) + 1)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()
-        proc.stderr.close()
     received = {}
     for f in out.iterdir():
         ds = pacsnb.read(f)

@@ -5,12 +5,7 @@ terminated in a ``finally``."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import threading
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,36 +13,20 @@ import pytest
 import pacsnb
 import pacsnb.net as net
 from pacsnb.errors import DimseError
-from pacsnb.net import loop as L
 from pacsnb.net import sync
 from pacsnb.net.memory import MemoryQR
 from pacsnb.samples import make_ct_series
 
-HAVE_DCMTK = all(shutil.which(t) for t in ("findscu", "movescu", "getscu", "dcmqrscp", "storescu"))
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+import peers
+from peers import free_port, peer_process, run_tool, stop_service_loop  # noqa: F401 (an autouse fixture)
+
+needs_dcmtk = peers.needs_dcmtk("findscu", "movescu", "getscu", "dcmqrscp", "storescu")
 pytestmark = needs_dcmtk
 TIMEOUT = 30
+_run = partial(run_tool, timeout=TIMEOUT)
 SERIES = make_ct_series(n_slices=3, rows=16, columns=16)
 STUDY = SERIES[0].StudyInstanceUID
 UIDS = sorted(ds.SOPInstanceUID for ds in SERIES)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=TIMEOUT, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -161,27 +140,10 @@ AETable BEGIN
 DCMQR {db} RW (100, 1024mb) ANY
 AETable END
 """)
-    proc = subprocess.Popen(["dcmqrscp", "-c", str(cfg), "-dhl", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "dcmqrscp did not start"
-            time.sleep(0.05)
+    with peer_process(["dcmqrscp", "-c", cfg, "-dhl", port], port, TIMEOUT):
         statuses = sync.store("127.0.0.1", port, [str(f) for f in files], called_ae="DCMQR", progress=False)
         assert statuses == [0, 0, 0]
         yield port, me_port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(TIMEOUT)
 
 
 def test_our_find_get_and_move_against_dcmqrscp(dcmqrscp, tmp_path):

@@ -4,67 +4,25 @@ and keys; movescu to a dcmtk storescp destination; getscu; findscu -W against ou
 Every wait has a timeout; every process started is stopped in a ``finally``."""
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import threading
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import pacsnb
-from pacsnb.net import loop as L
 from pacsnb.net import sync
 from pacsnb.samples import make_cohort
 from pacsnb.services import serve
 
+import peers
+from peers import free_port, peer_process, run_tool, stop_service_loop  # noqa: F401 (an autouse fixture)
+
 TOOLS = ("storescu", "storescp", "findscu", "movescu", "getscu", "dcmqrscp")
-HAVE_DCMTK = all(shutil.which(t) for t in TOOLS)
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+needs_dcmtk = peers.needs_dcmtk(*TOOLS)
 pytestmark = needs_dcmtk
 TIMEOUT = 60
+_run = partial(run_tool, timeout=TIMEOUT)
 COHORT = make_cohort(n_patients=4, studies_per_patient=2, series_per_study=2, slices=2, rows=8, columns=8, seed=5)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=TIMEOUT, **kw)
-
-
-def _wait_port(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "exited"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -103,15 +61,10 @@ def dcmqrscp(tmp_path_factory, files):
     cfg.write_text(f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 16\n\n"
                    "HostTable BEGIN\nHostTable END\n\nVendorTable BEGIN\nVendorTable END\n\n"
                    f"AETable BEGIN\nDCMQR {db} RW (1000, 1024mb) ANY\nAETable END\n")
-    proc = subprocess.Popen(["dcmqrscp", "-c", str(cfg), str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_port(port, proc)
+    with peer_process(["dcmqrscp", "-c", cfg, port], port, TIMEOUT):
         r = _run(["storescu", "-aec", "DCMQR", "+sd", "127.0.0.1", port, folder])
         assert r.returncode == 0, r.stderr
         yield port
-    finally:
-        _stop(proc)
 
 
 def test_storescu_into_our_scp(ours):
@@ -189,29 +142,26 @@ def test_movescu_to_a_dcmtk_storescp_destination(tmp_path, files):
     dest_port = free_port()
     out = tmp_path / "received"
     out.mkdir()
-    proc = subprocess.Popen(["storescp", "-aet", "STORESCP", "-od", str(out), str(dest_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     pacs = None
-    try:
-        _wait_port(dest_port, proc)
-        pacs = sync.run(serve(tmp_path / "archive", port=0, ae_title="PACSNB",
-                              peers={"STORESCP": ("127.0.0.1", dest_port)}))
-        r = _run(["storescu", "-aec", "PACSNB", "+sd", "127.0.0.1", pacs.port, folder])
-        assert r.returncode == 0, r.stderr
-        study = str(COHORT[0].StudyInstanceUID)
-        r = _run(["movescu", "-v", "-S", "-aet", "MOVESCU", "-aec", "PACSNB", "-aem", "STORESCP",
-                  "-k", "0008,0052=STUDY", "-k", f"0020,000D={study}", "127.0.0.1", pacs.port])
-        assert r.returncode == 0, r.stderr
-        got = sorted(str(pacsnb.read(p, stop_before_pixels=True).SOPInstanceUID) for p in out.iterdir())
-        assert got == sorted(str(d.SOPInstanceUID) for d in COHORT if str(d.StudyInstanceUID) == study)
-        # an unknown destination: 0xA801
-        r = _run(["movescu", "-v", "-S", "-aec", "PACSNB", "-aem", "NOWHERE", "-k", "0008,0052=STUDY",
-                  "-k", f"0020,000D={study}", "127.0.0.1", pacs.port])
-        assert "movedestinationunknown" in (r.stdout + r.stderr).lower().replace(" ", "")
-    finally:
-        if pacs is not None:
-            pacs.close()
-        _stop(proc)
+    with peer_process(["storescp", "-aet", "STORESCP", "-od", out, dest_port], dest_port, TIMEOUT):
+        try:
+            pacs = sync.run(serve(tmp_path / "archive", port=0, ae_title="PACSNB",
+                                  peers={"STORESCP": ("127.0.0.1", dest_port)}))
+            r = _run(["storescu", "-aec", "PACSNB", "+sd", "127.0.0.1", pacs.port, folder])
+            assert r.returncode == 0, r.stderr
+            study = str(COHORT[0].StudyInstanceUID)
+            r = _run(["movescu", "-v", "-S", "-aet", "MOVESCU", "-aec", "PACSNB", "-aem", "STORESCP",
+                      "-k", "0008,0052=STUDY", "-k", f"0020,000D={study}", "127.0.0.1", pacs.port])
+            assert r.returncode == 0, r.stderr
+            got = sorted(str(pacsnb.read(p, stop_before_pixels=True).SOPInstanceUID) for p in out.iterdir())
+            assert got == sorted(str(d.SOPInstanceUID) for d in COHORT if str(d.StudyInstanceUID) == study)
+            # an unknown destination: 0xA801
+            r = _run(["movescu", "-v", "-S", "-aec", "PACSNB", "-aem", "NOWHERE", "-k", "0008,0052=STUDY",
+                      "-k", f"0020,000D={study}", "127.0.0.1", pacs.port])
+            assert "movedestinationunknown" in (r.stdout + r.stderr).lower().replace(" ", "")
+        finally:
+            if pacs is not None:
+                pacs.close()
 
 
 def test_getscu_from_our_pacs(ours, tmp_path):

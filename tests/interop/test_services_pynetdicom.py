@@ -3,7 +3,6 @@ imports pynetdicom). Everything on 127.0.0.1 with timeouts; every server is stop
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 
 import pytest
@@ -15,26 +14,14 @@ from pynetdicom import AE, build_role, evt  # noqa: E402
 from pynetdicom.sop_class import (CTImageStorage, ModalityPerformedProcedureStep,  # noqa: E402
                                   StorageCommitmentPushModel)
 
-from pacsnb.net import loop as L  # noqa: E402
 from pacsnb.net import sync  # noqa: E402
 from pacsnb.samples import make_ct_series  # noqa: E402
 from pacsnb.services import COMMITMENT_SOP_INSTANCE, serve  # noqa: E402
 
+from peers import free_port, stop_service_loop  # noqa: E402, F401 (an autouse fixture)
+
 logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)  # noqa
 TIMEOUT = 20
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ae(title: str) -> AE:

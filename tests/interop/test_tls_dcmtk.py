@@ -9,20 +9,17 @@ process started is stopped in a ``finally``; everything is on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import pacsnb
 import pacsnb.net as net
-from pacsnb.net import loop as L
 from pacsnb.net import sync
 from pacsnb.net.tls import TLSConfig
 from pacsnb.samples import make_ct_series
@@ -30,10 +27,14 @@ from pacsnb.samples import make_ct_series
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "net"))
 from test_tls import make_pki  # noqa: E402
 
-HAVE_DCMTK = all(shutil.which(t) for t in ("echoscu", "storescu", "storescp"))
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+import peers  # noqa: E402
+from peers import free_port, peer_process, run_tool, stop_service_loop  # noqa: E402, F401 (an autouse fixture)
+
+TOOLS = ("echoscu", "storescu", "storescp")
+HAVE_DCMTK = peers.have_tools(*TOOLS)
+needs_dcmtk = peers.needs_dcmtk(*TOOLS)
 TIMEOUT = 30
+_run = partial(run_tool, timeout=TIMEOUT)
 CT = "1.2.840.10008.5.1.4.1.1.2"
 
 
@@ -51,19 +52,12 @@ pytestmark = [needs_dcmtk]
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     if not shutil.which("openssl"):
-        if os.environ.get("PACSNB_REQUIRE_DCMTK") == "1":  # CI installs openssl with dcmtk
+        if peers.REQUIRE_DCMTK:  # CI installs openssl with dcmtk
             pytest.fail("the openssl command is missing although CI installs it")
         pytest.skip("the openssl command is not installed: no certificates to test TLS with")
     if HAVE_DCMTK and not _dcmtk_has_tls():
         pytest.skip("this dcmtk was built without OpenSSL (storescp --help lists no --enable-tls)")
     return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +68,6 @@ def files(tmp_path_factory):
         paths.append(d / f"{i}.dcm")
         pacsnb.write(ds, paths[-1])
     return paths
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _run(cmd):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
 
 
 def _tls(pki, who: str) -> list:
@@ -132,34 +116,14 @@ def test_our_mutual_tls_server_refuses_dcmtk_with_a_foreign_certificate_or_none(
 
 # --- our SCU against dcmtk's storescp +tls ---------------------------------------------------------
 
-class StoreSCP:
-    """dcmtk's storescp with TLS (requiring a client certificate, its default), as a context manager."""
-
-    def __init__(self, pki, out: Path, *extra: str):
-        self.port = _free_port()
-        self.cmd = ["storescp", *_tls(pki, "server"), *extra, "-aet", "STORESCP", "-od", out, self.port]
-
-    def __enter__(self) -> "StoreSCP":
-        self.proc = subprocess.Popen([str(c) for c in self.cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(100):  # bounded wait for the subprocess to listen (plain TCP connect)
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                assert self.proc.poll() is None, self.proc.stderr.read()
-                time.sleep(0.05)
-        self.__exit__()
-        pytest.fail("storescp did not start listening")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+@contextmanager
+def store_scp(pki, out: Path, *extra: str):
+    """dcmtk's storescp with TLS (requiring a client certificate, its default), running while
+    the context lasts; gives its port."""
+    port = free_port()
+    with peer_process(["storescp", *_tls(pki, "server"), *extra, "-aet", "STORESCP", "-od", out, port], port,
+                      TIMEOUT):
+        yield port
 
 
 @pytest.mark.parametrize("profile, flag", [("bcp195-nd", "+py"), ("bcp195", "+px"), ("bcp195-ex", "+pz")])
@@ -170,8 +134,8 @@ def test_our_scu_stores_to_storescp_over_mutual_tls(pki, files, tmp_path, profil
         async with net.connect("127.0.0.1", port, called_ae="STORESCP", contexts=files, tls=tls) as assoc:
             return await assoc.echo(), await assoc.store(files, progress=False), \
                 assoc._conn.transport.get_extra_info("ssl_object").version()
-    with StoreSCP(pki, tmp_path, flag) as scp:
-        echo, statuses, version = asyncio.run(asyncio.wait_for(session(scp.port), TIMEOUT))
+    with store_scp(pki, tmp_path, flag) as port:
+        echo, statuses, version = asyncio.run(asyncio.wait_for(session(port), TIMEOUT))
     assert echo == 0 and statuses == [0] * len(files)
     assert version in ("TLSv1.2", "TLSv1.3")
     received = sorted(str(pacsnb.read(f).SOPInstanceUID) for f in tmp_path.iterdir())
@@ -183,9 +147,9 @@ def test_storescp_refuses_our_scu_without_a_client_certificate(pki, tmp_path):
         async with net.connect("127.0.0.1", port, called_ae="STORESCP", contexts=[CT], timeout=10,
                                tls=TLSConfig(cafile=pki["ca"])) as assoc:
             return await assoc.echo()
-    with StoreSCP(pki, tmp_path) as scp:
+    with store_scp(pki, tmp_path) as port:
         with pytest.raises(net.NetworkError):
-            asyncio.run(asyncio.wait_for(session(scp.port), TIMEOUT))
+            asyncio.run(asyncio.wait_for(session(port), TIMEOUT))
 
 
 def test_our_scu_refuses_a_storescp_whose_certificate_it_cannot_verify(pki, tmp_path):
@@ -193,40 +157,21 @@ def test_our_scu_refuses_a_storescp_whose_certificate_it_cannot_verify(pki, tmp_
 
     async def session(port):
         await net.connect("127.0.0.1", port, called_ae="STORESCP", tls=tls, timeout=10)
-    with StoreSCP(pki, tmp_path) as scp:
+    with store_scp(pki, tmp_path) as port:
         with pytest.raises(net.NetworkError, match="TLS handshake"):
-            asyncio.run(asyncio.wait_for(session(scp.port), TIMEOUT))
+            asyncio.run(asyncio.wait_for(session(port), TIMEOUT))
 
 
 # --- the asynchronous operations window with dcmtk -------------------------------------------------
 
 def test_dcmtk_grants_no_window_and_store_goes_one_at_a_time(files, tmp_path):
-    port = _free_port()
-    proc = subprocess.Popen(["storescp", "-aet", "STORESCP", "-od", str(tmp_path), str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert proc.poll() is None
-                time.sleep(0.05)
-
+    port = free_port()
+    with peer_process(["storescp", "-aet", "STORESCP", "-od", tmp_path, port], port, TIMEOUT):
         async def session():
             async with net.connect("127.0.0.1", port, called_ae="STORESCP", contexts=files) as assoc:
                 return (assoc.request.user_information.async_operations_window is not None,
                         assoc.max_operations, await assoc.store(files, progress=False))
         proposed, window, statuses = asyncio.run(asyncio.wait_for(session(), TIMEOUT))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()
-        proc.stderr.close()
     assert proposed and window == 1 and statuses == [0] * len(files)
     assert len(list(tmp_path.iterdir())) == len(files)
 

@@ -2,31 +2,18 @@
 SCU and our Server: an MPPS and a storage commitment exchange, failures as DimseError."""
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import pytest
 
 import pacsnb.net as net
 from pacsnb.dicom import Dataset
 from pacsnb.errors import DimseError, NetworkError
-from pacsnb.net import loop as L
 from pacsnb.net import sync
+
+from peers import run, stop_service_loop  # noqa: F401 (an autouse fixture)
 
 MPPS = "1.2.840.10008.3.1.2.3.3"
 COMMIT = "1.2.840.10008.1.20.1"
 COMMIT_INSTANCE = "1.2.840.10008.1.20.1.1"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
-
-
-def run(coro, timeout=20):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 class MppsSCP:

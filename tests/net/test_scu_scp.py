@@ -20,21 +20,12 @@ from pacsnb.net import sync
 from pacsnb.net.scu import _file_info
 from pacsnb.samples import make_ct_series
 
+from peers import run, stop_service_loop  # noqa: F401 (an autouse fixture)
+
 DATA = Path(__file__).resolve().parents[2] / "data"
 CT = "1.2.840.10008.5.1.4.1.1.2"
 IMPLICIT, EXPLICIT = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
 RLE = "1.2.840.10008.1.2.5"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_service_loop():
-    yield
-    L.shutdown()
-    assert not any(t.name == L.THREAD_NAME for t in threading.enumerate())
-
-
-def run(coro, timeout=20):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 class Recorder:
