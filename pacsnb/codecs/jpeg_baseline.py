@@ -78,7 +78,7 @@ from typing import Any
 import numpy as np
 
 from pacsnb.codecs import _jpeg_dct_kernels as K
-from pacsnb.codecs._common import JPEG_SOF_NAMES, codestream_array, jpeg_marker_name
+from pacsnb.codecs._common import JPEG_SOF_NAMES, codestream_array, jpeg_marker_name, jpeg_next_segment
 from pacsnb.codecs.rle import FrameParams
 from pacsnb.errors import CodecError
 
@@ -251,32 +251,6 @@ def _colour_of(m: int, seg: memoryview, colour: str) -> str:
     return colour
 
 
-def _next_segment(raw: memoryview, pos: int, fail) -> tuple[int, int, int, int]:
-    """:func:`pacsnb.codecs._common.jpeg_next_segment` on a memoryview (faster indexing; the
-    marker's name is only made for an error)."""
-    n = len(raw)
-    if pos >= n:
-        return -1, pos, pos, pos
-    if raw[pos] != 0xFF:
-        raise fail(f"expected a marker at byte {pos}, found 0x{raw[pos]:02X} (corrupt data)")
-    while pos < n and raw[pos] == 0xFF:
-        pos += 1  # fill bytes
-    if pos >= n:
-        return -1, pos, pos, pos
-    m = raw[pos]
-    mpos = pos - 1
-    pos += 1
-    if m in (0xD8, 0xD9, 0x01) or 0xD0 <= m <= 0xD7:
-        return m, mpos, pos, pos
-    if pos + 2 > n:
-        raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} is cut off: the codestream ends (truncated)")
-    length = (raw[pos] << 8) | raw[pos + 1]
-    if length < 2 or pos + length > n:
-        raise fail(f"the {jpeg_marker_name(m)} segment at byte {mpos} has length {length}, which runs past the end "
-                   f"of the {n}-byte codestream (truncated or corrupt)")
-    return m, mpos, pos + 2, pos + length
-
-
 def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
            direct: np.ndarray | None = None) -> tuple[JpegDctHeader, _Frame]:
     """Walk the markers; with ``p`` (checked against the frame header) decode the scans,
@@ -345,7 +319,7 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
             pos = decode(*pending, pos)
             pending = None
             continue
-        m, mpos, a, b = _next_segment(raw, pos, fail)
+        m, mpos, a, b = jpeg_next_segment(raw, pos, fail)
         if m < 0:
             if fr is not None and fr.done and len(fr.done) == fr.nf:
                 break  # all decoded; a missing EOI is tolerated
@@ -356,7 +330,7 @@ def _parse(src: np.ndarray, frame: int | None, p: FrameParams | None = None,
         seg = raw[a:b]
         if m == 0xD9:
             break
-        if m in (0xD8, 0x01) or 0xD0 <= m <= 0xD7:
+        if m in (0xD8, 0x01, 0x00) or 0xD0 <= m <= 0xD7:
             raise fail(f"{jpeg_marker_name(m)} at byte {mpos} is in the wrong place (outside entropy-coded data)")
         if m in (0xC0, 0xC1):
             if fr is not None:
