@@ -64,7 +64,9 @@ def add_parsers(sub) -> None:
                    help="JPEG Lossless, Process 14 (like dcmcjpeg +e14); with --sv1 the SV1 syntax (+e1)")
     g.add_argument("--jpeg-ls", action="store_true", help="JPEG-LS Lossless (like dcmcjpls +el)")
     g.add_argument("--jpeg", action="store_true",
-                   help="JPEG Baseline, lossy 8-bit (like dcmcjpeg +eb); quality with -q")
+                   help="JPEG Baseline, lossy 8-bit (like dcmcjpeg +eb); quality with -q. Images of more "
+                        "than 8 bits are refused rather than windowed down to 8 as dcmcjpeg does: use "
+                        "--jpeg-extended (12-bit) or a lossless syntax for them")
     g.add_argument("--jpeg-extended", action="store_true",
                    help="JPEG Extended, lossy 8 or 12-bit (like dcmcjpeg +ee); quality with -q")
     c.add_argument("--sv1", action="store_true",
