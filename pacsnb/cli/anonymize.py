@@ -2,7 +2,8 @@
 
 Flags familiar from other anonymizers: ``--profile``, ``-k/--keep``, ``-r/--replace TAG=VALUE``,
 ``--patient-id``, ``--patient-name``, ``--date-offset``, ``-m mapping.csv``, ``--recursive``,
-``-o out/``, ``--dry-run``, ``--verify``. The secret key comes from ``--key`` or the
+``-o out/``, ``--dry-run``, ``--verify``; ``--report CSV`` lists the images to review.
+The secret key comes from ``--key`` or the
 environment variable ``PACSNB_DEID_KEY``; the key table is written only where
 ``--key-table`` says (never inside the output folder).
 """
@@ -64,6 +65,8 @@ def add_parsers(sub) -> None:
     a.add_argument("--dry-run", action="store_true", help="anonymize in memory, write nothing")
     a.add_argument("--verify", action="store_true", help="check the outputs against the inputs with verify()")
     a.add_argument("--skip-errors", action="store_true", help="skip files that fail instead of stopping")
+    a.add_argument("--report", metavar="CSV", help="write the per-image findings (recognizable features, "
+                                                   "burned-in annotation, failures) there")
     a.set_defaults(func=run_anonymize)
 
 
@@ -135,6 +138,16 @@ def run_anonymize(args: argparse.Namespace) -> int:
     if args.out is None and not args.dry_run:
         print("pacsnb anonymize: give -o/--out DIR (or --dry-run)", file=sys.stderr)
         return 2
+    if args.report and args.out:
+        from pathlib import Path
+
+        try:
+            Path(args.report).resolve().relative_to(Path(args.out).resolve())
+            print(f"pacsnb anonymize: the report {args.report} names the original files and UIDs: write it outside "
+                  f"the output folder {args.out}", file=sys.stderr)
+            return 2
+        except ValueError:
+            pass
     key = args.key if args.key is not None else os.environ.get("PACSNB_DEID_KEY")
     if key is None:
         print("pacsnb anonymize: no --key or PACSNB_DEID_KEY: a random key is used, so another run will not give "
@@ -150,8 +163,16 @@ def run_anonymize(args: argparse.Namespace) -> int:
         print(f"pacsnb anonymize: {exc}", file=sys.stderr)
         return 1
     failed = [r for r in an.report if r["flag"] == "failed"]
-    for r in an.report:
-        print(f"{r['flag']}: {r['path'] or r['SOPInstanceUID']}: {r['reason']}", file=sys.stderr)
+    for r in failed:  # each one is a file that was not written: name them all
+        print(f"failed: {r['path'] or r['SOPInstanceUID']}: {r['reason']}", file=sys.stderr)
+    # images to review were summarized in the log, one line per kind; the detail goes to --report
+    if len(an.report) > len(failed) and not args.report:
+        print("pacsnb anonymize: some images need review; --report CSV lists them one by one", file=sys.stderr)
+    if args.report:
+        import pandas as pd
+
+        pd.DataFrame(an.report, columns=["flag", "reason", "path", "SOPInstanceUID", "new_SOPInstanceUID",
+                                         "Modality"]).to_csv(args.report, index=False)
     verb = "would anonymize" if args.dry_run else "anonymized"
     print(f"{verb} {len(result)} file(s)" + (f" into {args.out}" if args.out else ""))
     status = 1 if failed else 0

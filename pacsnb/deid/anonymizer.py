@@ -37,7 +37,7 @@ from pacsnb.errors import DeidError, PacsnbError
 from pacsnb.deid.mapping import KeyMap, shift_date, shift_datetime
 from pacsnb.deid.profile import CODES, OPTIONS, options_of, resolve_actions, safe_private_table
 
-__all__ = ["Anonymizer", "DUMMY_VALUES", "IDENTIFYING_KEYWORDS"]
+__all__ = ["Anonymizer", "DUMMY_VALUES", "IDENTIFYING_KEYWORDS", "PRESET_METHOD_PREFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ DUMMY_VALUES: dict[str, bytes] = {
     "OB": b"\x00" * 8, "OD": b"\x00" * 8, "OF": b"\x00" * 8, "OL": b"\x00" * 8, "OV": b"\x00" * 8,
     "OW": b"\x00" * 8, "UN": b"\x00" * 8,
 }
+
+#: How the De-identification Method (0012,0063) names the preset that made a file
+#: (``"pacsnb preset: hipaa_safe_harbor"``); :func:`~pacsnb.deid.verify` reads it back.
+PRESET_METHOD_PREFIX = "pacsnb preset: "
 
 #: Attributes whose values are searched for (and removed) in free text by the clean action.
 IDENTIFYING_KEYWORDS = (
@@ -196,7 +200,9 @@ class Anonymizer:
         ``"recognizable visual features"``, ``"burned-in annotation"``, ``"graphics"``,
         ``"failed"``), ``reason`` (why), ``SOPInstanceUID`` (the original UID, to find the
         image), ``new_SOPInstanceUID`` (its UID after de-identification), ``Modality`` and
-        ``path`` (the file read, if any).
+        ``path`` (the file read, if any). Each finding is logged as a WARNING when the
+        anonymizer is called directly; :func:`~pacsnb.deid.anonymize` logs one summary per
+        call instead (the detail stays here).
 
     Examples
     --------
@@ -253,6 +259,7 @@ class Anonymizer:
         self._cache: dict[int, str] = {}
         self._acts: dict[int, str] = {}
         self._lock = threading.Lock()
+        self._batch = threading.local()  # .active while anonymize() runs a batch in this thread
         self.report: list[dict] = []
 
     def __repr__(self) -> str:
@@ -405,7 +412,10 @@ class Anonymizer:
     def _flag(self, ds: Dataset, what: str, reason: str) -> None:
         sop = str(ds.get(0x00080018, "") or "").strip()
         path = str(ds.filename or "")
-        log.warning("%s: %s (%s)", what, reason, path or sop)
+        if getattr(self._batch, "active", False):  # anonymize() logs one summary for the whole call
+            log.debug("%s: %s (%s)", what, reason, path or sop)
+        else:
+            log.warning("%s: %s (%s)", what, reason, path or sop)
         with self._lock:
             self.report.append({"SOPInstanceUID": sop, "flag": what, "reason": reason, "path": path,
                                 "new_SOPInstanceUID": self.map.uid(sop) if sop and "rtnUIDs" not in self._keys else sop,
@@ -600,7 +610,9 @@ class Anonymizer:
             keys = [k for k in keys if k != "cleanVisual"]
         if "cleanPixel" in keys and not ctx.pixels_cleaned and str(ds.get(0x00280301, "")).upper() == "YES":
             keys.remove("cleanPixel")
-        ds.DeidentificationMethod = ["pacsnb deid: PS3.15 Annex E"] + [CODES[k][1] for k in keys]
+        # the preset is named too, so that verify() can check a file against what made it
+        ds.DeidentificationMethod = (["pacsnb deid: PS3.15 Annex E", f"{PRESET_METHOD_PREFIX}{self.profile}"] +
+                                     [CODES[k][1] for k in keys])
         items = []
         for k in keys:
             value, meaning = CODES[k]

@@ -186,7 +186,11 @@ def anonymize(data: Any, profile: str = "basic", options: Iterable[str] = (), ke
     (result, key table)
         ``result``: the anonymized data set(s) (a single one for a single data set), or
         the list of new paths when ``out`` is given; ``key table``: a DataFrame
-        ``kind, original, pseudonym`` of every replacement.
+        ``kind, original, pseudonym`` of every replacement. ``key_table.attrs["report"]``
+        lists what a person should look at, one dict per image and finding, as
+        :attr:`Anonymizer.report <pacsnb.deid.Anonymizer>` does; the log gets one WARNING
+        line per kind of finding for the whole call ("N of M images may show recognizable
+        features; ..."), not one per image.
 
     Raises
     ------
@@ -216,39 +220,74 @@ def anonymize(data: Any, profile: str = "basic", options: Iterable[str] = (), ke
                         "re-identifies the cohort, so keep it elsewhere")
     from tqdm.auto import tqdm
 
-    if isinstance(data, Dataset) or (isinstance(data, (list, tuple)) and data and
-                                     all(isinstance(d, Dataset) for d in data)):
-        single = isinstance(data, Dataset)
-        items = [data] if single else list(data)
-        results: list[Any] = []
-        for i, ds in enumerate(tqdm(items, desc="anonymize", unit="ds", disable=not progress)):
-            new = _one(an, lambda ds=ds: an.apply(ds), out, transfer_syntax, dry_run, errors,
-                       ds.filename or f"data set {i}")
-            if new is not None:
-                results.append(new)
-        result: Any = results[0] if single and results else results
-    else:
-        paths = list(iter_paths(data, recursive))
-        folder_given = isinstance(data, (str, os.PathLike)) and Path(data).is_dir()
-        results = []
-        for path in tqdm(paths, desc="anonymize", unit="file", disable=not progress):
-            def job(path=path):
-                try:
-                    ds = read(path)
-                except InvalidDicomError:
-                    if folder_given:  # other files in a folder (README, DICOMDIR, ...) are skipped
-                        log.info("%s: not a DICOM file, skipped", path)
-                        return None
-                    raise
-                return an.apply(ds, inplace=True)
-            new = _one(an, job, out, transfer_syntax, dry_run, errors, path)
-            if new is not None:
-                results.append(new)
-        result = results
+    start = len(an.report)
+    seen = [0]  # data sets read and handed to the anonymizer
+    was_batch = getattr(an._batch, "active", False)
+    an._batch.active = True  # per-image findings go to the report; one summary is logged below
+    try:
+        if isinstance(data, Dataset) or (isinstance(data, (list, tuple)) and data and
+                                         all(isinstance(d, Dataset) for d in data)):
+            single = isinstance(data, Dataset)
+            items = [data] if single else list(data)
+            results: list[Any] = []
+            for i, ds in enumerate(tqdm(items, desc="anonymize", unit="ds", disable=not progress)):
+                seen[0] += 1
+                new = _one(an, lambda ds=ds: an.apply(ds), out, transfer_syntax, dry_run, errors,
+                           ds.filename or f"data set {i}")
+                if new is not None:
+                    results.append(new)
+            result: Any = results[0] if single and results else results
+        else:
+            paths = list(iter_paths(data, recursive))
+            folder_given = isinstance(data, (str, os.PathLike)) and Path(data).is_dir()
+            results = []
+            for path in tqdm(paths, desc="anonymize", unit="file", disable=not progress):
+                def job(path=path):
+                    try:
+                        ds = read(path)
+                    except InvalidDicomError:
+                        if folder_given:  # other files in a folder (README, DICOMDIR, ...) are skipped
+                            log.info("%s: not a DICOM file, skipped", path)
+                            return None
+                        seen[0] += 1
+                        raise
+                    seen[0] += 1
+                    return an.apply(ds, inplace=True)
+                new = _one(an, job, out, transfer_syntax, dry_run, errors, path)
+                if new is not None:
+                    results.append(new)
+            result = results
+    finally:
+        an._batch.active = was_batch
+    with an._lock:
+        entries = [dict(r) for r in an.report[start:]]
+    _summarize(entries, seen[0])
     table = an.map.key_table()
+    table.attrs["report"] = entries
     if key_table is not None and not dry_run:
         save_key_table(table, key_table, password=key_password)
     return result, table
+
+
+_SUMMARY = {
+    "recognizable visual features": "may show recognizable features (a face could be rendered from them; pacsnb "
+                                    "flags such images but does not deface them)",
+    "burned-in annotation": "have burned-in annotation that was not blanked (Clean Pixel Data was not chosen)",
+    "graphics": "have overlay bits in the pixel data that were not cleaned",
+}
+
+
+def _summarize(entries: list[dict], n_images: int) -> None:
+    """One WARNING per kind of finding of an anonymize() call (the per-image detail is in the report)."""
+    images: dict[str, set[str]] = {}
+    for r in entries:
+        if r["flag"] != "failed":  # failures are logged one by one: each names a file not written
+            images.setdefault(r["flag"], set()).add(r["path"] or r["SOPInstanceUID"] or str(id(r)))
+    for flag, names in images.items():
+        what = _SUMMARY.get(flag, f"were flagged {flag!r}")
+        log.warning("%d of %d images %s; see the report for each image (Anonymizer.report, or "
+                    "key_table.attrs['report'] from anonymize(); pacsnb anonymize --report CSV)", len(names),
+                    n_images, what)
 
 
 def _one(an: Anonymizer, job, out, transfer_syntax, dry_run: bool, errors: str, where) -> Any:
