@@ -1,7 +1,7 @@
 """The SQLite index of an archive: schema, migrations, and the rows made from a data set.
 
-Four tables, one per query level, each with a column per key of
-:mod:`pacsnb.archive.attributes` (named by keyword) and links to the level above:
+One table per query level, each with a column per key of :mod:`pacsnb.archive.attributes`
+(named by keyword) and links to the level above, and a small ``landing`` table:
 
 ==============  ======================================================================
 ``patients``    one row per (PatientID, IssuerOfPatientID)
@@ -10,6 +10,8 @@ Four tables, one per query level, each with a column per key of
 ``instances``   one row per stored file (two for a UID kept twice), ``series_fk``,
                 ``path`` (relative to the archive), ``transfer_syntax``, ``size``,
                 ``stored_at``, ``source_ae``, ``attrs`` (other short attributes, JSON)
+``landing``     the folders under ``data/`` that a running archive stores files into
+                without syncing each index commit (one row per folder and process)
 ==============  ======================================================================
 
 Text is stored decoded (Unicode, whatever the Specific Character Set of the file).
@@ -41,6 +43,7 @@ from typing import Any
 
 from pacsnb.archive.attributes import KEYS, LEVELS, Key
 from pacsnb.archive.matching import fold_pn, normalize_dt, normalize_tm
+from pacsnb.dicom.vr import CHARSET_VRS, SINGLE_VALUE_TEXT_VRS, TEXT_VRS
 from pacsnb.errors import ArchiveError, PacsnbError
 
 __all__ = ["SCHEMA_VERSION", "MIGRATIONS", "TABLES", "connect", "migrate", "extract", "column_names",
@@ -52,6 +55,9 @@ _PARENT = {"STUDY": ("patient_fk", "patients"), "SERIES": ("study_fk", "studies"
            "IMAGE": ("series_fk", "series")}
 _BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"})
 _ATTR_LIMIT = 128  # longest value kept in the ``attrs`` JSON of an instance
+# text VRs: the index text of each value is its stripped raw text (IS and DS values keep
+# their text as read, valid or not)
+_FAST_TEXT_VRS = frozenset(TEXT_VRS)
 
 
 def _sql_type(k: Key) -> str:
@@ -125,8 +131,15 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _landing_v2(conn: sqlite3.Connection) -> None:
+    """Version 2: ``landing``, the folders that files are being stored into (see
+    :class:`pacsnb.archive.Archive`: an index commit may be lost at a power cut, the files in
+    these folders never are, and the next open indexes what they hold)."""
+    conn.execute("CREATE TABLE landing (dir TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (dir, owner))")
+
+
 #: The schema steps: ``MIGRATIONS[i]`` takes a version ``i`` index to version ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1, _landing_v2]
 #: The schema version this pacsnb writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -190,7 +203,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     --------
     >>> conn = connect(":memory:")
     >>> migrate(conn), migrate(conn)
-    (1, 1)
+    (2, 2)
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
@@ -234,6 +247,26 @@ def value_text(value: Any) -> list[str] | None:
     if not any(vals):
         return None
     return vals
+
+
+def _element_text(e: Any) -> list[str] | None:
+    """``value_text(e.value)``, straight from the bytes read for the common case (ASCII text
+    of a VR whose value is its text), without building the decoded value."""
+    vr = e.VR
+    if vr in _FAST_TEXT_VRS:
+        raw = e.raw
+        if raw is not None:
+            try:
+                s = (raw if type(raw) is bytes else bytes(raw)).decode("ascii")
+            except UnicodeDecodeError:
+                s = None
+            if s is not None and not ("\x1b" in s and vr in CHARSET_VRS):
+                if "\\" not in s or vr in SINGLE_VALUE_TEXT_VRS:
+                    s = s.strip(" \x00")
+                    return [s] if s else None
+                vals = [v.strip(" \x00") for v in s.split("\\")]
+                return vals if any(vals) else None
+    return value_text(e.value)
 
 
 def item_to_json(item: Any, depth: int = 0) -> dict:
@@ -288,7 +321,7 @@ def extract(ds: Any) -> dict[str, dict[str, Any]]:
                 if tag < 0x00080000 or (tag >> 16) & 1 or e.VR in _BULK_VRS:
                     continue
                 kw = e.keyword
-                vals = value_text(e.value) if kw else None
+                vals = _element_text(e) if kw else None
                 if vals is not None:
                     text = "\\".join(vals)
                     if len(text) <= _ATTR_LIMIT:
@@ -308,7 +341,7 @@ def _put(row: dict, k: Key, e: Any) -> None:
         if items:
             row[k.keyword] = json.dumps([item_to_json(i) for i in items], ensure_ascii=False)
         return
-    vals = value_text(e.value)
+    vals = _element_text(e)
     if vals is None:
         return
     if k.multi:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -89,16 +90,24 @@ def instance_relpath(study_uid: object, series_uid: object, sop_uid: object, cop
     return "/".join((DATA, safe_name(study_uid), safe_name(series_uid), name))
 
 
+_names = itertools.count()
+_name_prefix: list = [None, ""]  # [pid, random hex]: made again in a forked child
+
+
 def temp_name() -> str:
-    """A fresh name for a file being written under ``tmp/``: ``<pid>-<random>.tmp``.
+    """A fresh name for a file being written under ``tmp/``: ``<pid>-<hex>.tmp`` (a random
+    part drawn once per process, then a counter).
 
     Examples
     --------
     >>> import os
-    >>> temp_owner(temp_name()) == os.getpid()
-    True
+    >>> temp_owner(temp_name()) == os.getpid(), temp_name() != temp_name()
+    (True, True)
     """
-    return f"{os.getpid()}-{secrets.token_hex(8)}.tmp"
+    pid = os.getpid()
+    if _name_prefix[0] != pid:
+        _name_prefix[:] = [pid, secrets.token_hex(6)]
+    return f"{pid}-{_name_prefix[1]}{next(_names):08x}.tmp"
 
 
 def temp_owner(name: str) -> int | None:

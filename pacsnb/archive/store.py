@@ -20,9 +20,11 @@ import logging
 import os
 import shutil
 import sqlite3
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -56,6 +58,9 @@ _ORDER = {"PATIENT": 'p."PatientID", p.id',
           "SERIES": 'st.id, CAST(se."SeriesNumber" AS INTEGER), se.id',
           "IMAGE": 'se.id, CAST(i."InstanceNumber" AS INTEGER), i.id'}
 Source = Union[Dataset, str, os.PathLike, bytes]
+_fdatasync = getattr(os, "fdatasync", os.fsync)  # the data and the size, not the times
+_HOT_SECONDS = 30.0   # a landing folder unused this long is released at the next synced commit
+_HOT_MAX = 256        # and the least recently used beyond this many
 
 
 def _write_chunks(f, chunks: Iterable[Any]) -> int:
@@ -200,6 +205,7 @@ class _Prepared:
     relpath: str = ""
     action: str = "stored"
     old_paths: list = field(default_factory=list)
+    token: str | None = None  # the row's ``pending`` value until the file is in place
 
 
 def _pid_alive(pid: int) -> bool:
@@ -217,13 +223,27 @@ def _pid_alive(pid: int) -> bool:
 class Archive:
     """A DICOM archive: Part 10 files under a folder, indexed in SQLite, queried as PS3.4 says.
 
-    Storing is atomic and durable: the file is written under ``tmp/`` and synced, its index
-    rows are committed (SQLite WAL, synced), then the file is renamed into ``data/`` (see
-    :mod:`pacsnb.archive.layout`). When :meth:`store` returns, the instance is on disk and
-    indexed; a crash at any moment leaves either the whole instance or nothing, and the
-    next ``Archive(root)`` finishes or removes what a dead process left half done.
+    Storing is atomic and durable: the file is written under ``tmp/`` and synced
+    (``fdatasync``, in a worker thread while the index values are extracted), its index
+    rows are committed (SQLite WAL), then, its sync done, the file is renamed into
+    ``data/`` and its folder synced (see :mod:`pacsnb.archive.layout`): two syncs per
+    instance. When :meth:`store` returns, the instance is on disk and indexed; a crash at
+    any moment leaves either the whole instance or nothing, and the next ``Archive(root)``
+    finishes or removes what a dead process left half done.
+
+    The files are the source of truth. An index commit survives a crash of the process
+    as soon as it is made; to survive a power cut as well without a second sync per
+    instance, the folder an instance goes into is first recorded in the index's
+    ``landing`` table by a synced commit (once per folder while it keeps receiving), and
+    the commits of the instances that follow into it are not synced. Should a power cut
+    lose some of those commits, their files are there (each is synced with its folder
+    before :meth:`store` returns) and the next ``Archive(root)`` indexes the files of the
+    landing folders of the dead process that the index lacks.
 
     Safe to use from several threads (one SQLite connection per thread) and processes.
+    Instances stored at the same time from several threads (several associations of a
+    server) are indexed together: one transaction and one sync of each folder for all
+    of them (group commit).
 
     Parameters
     ----------
@@ -300,6 +320,15 @@ class Archive:
         self._lock = threading.Lock()
         self._renamed: list[str] = []  # pending tokens whose rename is done, to clear
         self._closed = False
+        # group commit: stores from several threads queue up; one thread at a time (the
+        # leader) indexes everything queued in one transaction
+        self._gc = threading.Condition(threading.Lock())
+        self._queue: list[list] = []
+        self._leading = False
+        # landing folders whose mark in the index is synced: {relative folder: last use}
+        self._owner = f"{os.getpid()}-{secrets.token_hex(6)}"
+        self._hot: dict[str, float] = {}
+        self._syncing: dict[str, Any] = {}  # tmp name -> the future of its sync
         self.schema_version = migrate(self._conn())
         self._recover()
 
@@ -319,6 +348,29 @@ class Archive:
                 self._conns.append(conn)
         return conn
 
+    def _begin(self, conn: sqlite3.Connection, *, full: bool = True) -> None:
+        """``BEGIN IMMEDIATE``; the commit that ends it is synced when ``full`` (and the archive
+        is durable), else it survives a crash of the process but not a power cut."""
+        want = "FULL" if (full and self.durable) else "NORMAL"
+        if getattr(self._local, "sync", None) != want:  # the connection is the thread's too
+            conn.execute(f"PRAGMA synchronous={want}")
+            self._local.sync = want
+        conn.execute("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Be the only thread of this archive indexing new instances (the group-commit leader)."""
+        with self._gc:
+            while self._leading:
+                self._gc.wait()
+            self._leading = True
+        try:
+            yield
+        finally:
+            with self._gc:
+                self._leading = False
+                self._gc.notify_all()
+
     def close(self) -> None:
         """Close the index connections (the archive cannot be used afterwards).
 
@@ -330,8 +382,18 @@ class Archive:
         if self._closed:
             return
         try:
-            self._clear_pending(self._conn())
-        except Exception:  # pragma: no cover - best effort
+            with self._exclusive():
+                conn = self._conn()
+                self._begin(conn, full=True)
+                try:
+                    self._clear_pending(conn)
+                    conn.execute("DELETE FROM landing WHERE owner = ?", (self._owner,))
+                    conn.execute("COMMIT")  # synced: every earlier commit is durable too
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                self._hot.clear()
+        except Exception:  # pragma: no cover - best effort (the next open reconciles)
             pass
         self._closed = True
         with self._lock:
@@ -357,14 +419,15 @@ class Archive:
     # --- recovery ---------------------------------------------------------------------------
 
     def _recover(self) -> None:
-        """Finish or undo what dead processes left in ``tmp/``."""
+        """Finish or undo what dead processes left in ``tmp/``; index the files that the
+        landing folders of dead processes hold and the index lacks (commits lost at a power cut)."""
         conn = self._conn()
         tmp_dir = self.root / layout.TMP
         me = os.getpid()
         try:
             names = os.listdir(tmp_dir)
         except OSError:
-            return
+            names = []
         done = []
         for name in names:
             pid = layout.temp_owner(name)
@@ -373,10 +436,12 @@ class Archive:
             row = conn.execute("SELECT path FROM instances WHERE pending = ?", (name,)).fetchone()
             src = tmp_dir / name
             try:
-                if row is not None:
+                if row is not None:  # committed after its file was synced: finish the store
                     dst = self.root / row[0]
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(src, dst)
+                    if self.durable:  # the file was synced before its commit
+                        layout.fsync_dir(str(dst.parent))
                     log.info("archive %s: finished storing %s (left by process %d)", self.root, row[0], pid)
                     done.append(name)
                 else:
@@ -384,36 +449,102 @@ class Archive:
                     log.info("archive %s: removed %s (a store that process %d did not finish)", self.root, name, pid)
             except OSError as exc:  # pragma: no cover - logged, verify() reports it
                 log.warning("archive %s: cannot recover %s: %s", self.root, name, exc)
-        stale = []
-        for rid, token in conn.execute("SELECT id, pending FROM instances WHERE pending IS NOT NULL").fetchall():
-            pid = layout.temp_owner(token)
+        stale, lost = [], []
+        for rid, token, rel in conn.execute(
+                "SELECT id, pending, path FROM instances WHERE pending IS NOT NULL").fetchall():
+            pid = layout.temp_owner(token.removeprefix("u:"))
             if pid is None or (pid != me and not _pid_alive(pid)):
-                stale.append(rid)
-        if stale or done:
-            conn.execute("BEGIN IMMEDIATE")
+                # renamed (or finished above): keep; neither there nor in tmp/: never stored
+                (stale if (self.root / rel).exists() else lost).append(rid)
+        landing = [(d, o) for d, o in conn.execute("SELECT dir, owner FROM landing").fetchall()
+                   if _owner_dead(o, me)]
+        if not (stale or done or lost or landing):
+            return
+        self._begin(conn, full=True)
+        try:
             conn.executemany("UPDATE instances SET pending = NULL WHERE id = ?", [(r,) for r in stale])
+            touched: dict = {"series": set(), "studies": set(), "patients": set()}
+            for rid in lost:
+                seid = conn.execute("SELECT series_fk FROM instances WHERE id = ?", (rid,)).fetchone()[0]
+                conn.execute("DELETE FROM instances WHERE id = ?", (rid,))
+                touched["series"].add(seid)
+            if lost:
+                touched["moved"] = True
+                log.info("archive %s: dropped %d index rows of stores that never finished", self.root, len(lost))
+            for folder in sorted({d for d, _ in landing}):
+                self._reconcile_folder(conn, folder, touched)
+            conn.executemany("DELETE FROM landing WHERE dir = ? AND owner = ?", landing)
+            self._refresh(conn, touched)
             conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
-    def _clear_pending(self, conn: sqlite3.Connection) -> None:
-        """Inside or outside a transaction: forget the tokens of finished renames."""
+    def _reconcile_folder(self, conn: sqlite3.Connection, folder: str, touched: dict) -> None:
+        """Index the files of a landing folder that the index lacks (inside a transaction)."""
+        path = self.root / folder
+        try:
+            names = sorted(n for n in os.listdir(path) if n.endswith(".dcm"))
+        except OSError:
+            return
+        prefix = folder.rstrip("/") + "/"
+        have = {r[0] for r in conn.execute("SELECT path FROM instances WHERE path >= ? AND path < ?",
+                                           (prefix, prefix[:-1] + "0"))}
+        for name in names:
+            rel = prefix + name
+            if rel in have:
+                continue
+            file = path / name
+            try:
+                header = read(file, stop_before_pixels=True)
+                ts = str(header.file_meta.get("TransferSyntaxUID") or _EXPLICIT_LE)
+                p = self._prepared(header, "", file.stat().st_size, ts,
+                                   header.file_meta.get("SourceApplicationEntityTitle"))
+            except (PacsnbError, OSError) as exc:
+                log.warning("archive %s: cannot index %s: %s", self.root, rel, exc)
+                continue
+            p.tmp = None  # type: ignore[assignment]
+            self._index_one(conn, p, touched, policy="keep")
+            conn.execute("UPDATE instances SET path = ?, pending = NULL WHERE path = ?", (rel, p.relpath))
+            log.warning("archive %s: indexed %s, whose index commit was lost (power cut?)", self.root, rel)
+
+    def _clear_pending(self, conn: sqlite3.Connection) -> list[str]:
+        """Inside or outside a transaction: forget the tokens of finished renames (returned,
+        to give back with :meth:`_keep_pending` if the transaction is rolled back)."""
         with self._lock:
             tokens, self._renamed = self._renamed, []
         if tokens:
             conn.executemany("UPDATE instances SET pending = NULL WHERE pending = ?", [(t,) for t in tokens])
+        return tokens
+
+    def _keep_pending(self, tokens: list[str]) -> None:
+        if tokens:
+            with self._lock:
+                self._renamed.extend(tokens)
 
     # --- preparing files --------------------------------------------------------------------
 
     def _tmp_write(self, chunks: Iterable[Any]) -> tuple[str, int]:
+        """Write a file under ``tmp/``; when durable, its sync starts in a worker thread
+        (waited for before the rename, see :meth:`_synced`), so that it overlaps the
+        extraction of the index values and the index transaction."""
         name = layout.temp_name()
         path = self.root / layout.TMP / name
+        fd = -1
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            with os.fdopen(fd, "wb") as f:
+            with os.fdopen(fd, "wb", closefd=False) as f:
                 size = _write_chunks(f, chunks)
                 f.flush()
-                if self.durable:
-                    os.fsync(f.fileno())
+            if self.durable:
+                future = _sync_in_background(fd)
+                fd = -1  # closed by the sync
+                with self._lock:
+                    self._syncing[name] = future
         except BaseException as exc:
+            if fd >= 0:
+                os.close(fd)
+                fd = -1
             try:
                 os.unlink(path)
             except OSError:
@@ -422,9 +553,21 @@ class Archive:
                 raise ArchiveFullError(f"{self.root}: the disk is full ({exc}); nothing was stored. "
                                        "Free some space and send the instance again") from exc
             raise
+        finally:
+            if fd >= 0:
+                os.close(fd)
         return name, size
 
+    def _synced(self, name: str) -> None:
+        """Wait for the sync of a file written by :meth:`_tmp_write` (raises its error)."""
+        with self._lock:
+            future = self._syncing.pop(name, None)
+        if future is not None:
+            future.result()
+
     def _unlink_tmp(self, name: str) -> None:
+        with self._lock:
+            self._syncing.pop(name, None)
         try:
             os.unlink(self.root / layout.TMP / name)
         except OSError:
@@ -450,7 +593,8 @@ class Archive:
         missing = [n for n, v in (("SOPInstanceUID", uid_sop), ("StudyInstanceUID", study),
                                   ("SeriesInstanceUID", series)) if not v]
         if missing:
-            self._unlink_tmp(tmp)
+            if tmp:
+                self._unlink_tmp(tmp)
             raise InvalidInstanceError(f"cannot archive an instance without {', '.join(missing)}"
                                        + (f" (SOP Instance UID {uid_sop})" if uid_sop else "")
                                        + ": nothing was stored")
@@ -499,6 +643,26 @@ class Archive:
             return self._prepare_dataset(ds, source_ae)
         from pacsnb.net.scp import file_meta_bytes  # pure helper of the network layer
 
+        body = _in_memory(data)
+        if body is not None:
+            # parse the header where the bytes are (no read back from the disk), check and
+            # extract the index rows, then write meta + data set in one go
+            try:
+                header = read_bytes(body, transfer_syntax=ts, stop_before_pixels=True)
+            except PacsnbError as exc:
+                raise InvalidInstanceError(f"cannot archive {sop_instance_uid or 'this data set'}: {exc}") from exc
+            sop_class_uid = sop_class_uid or header.get("SOPClassUID")
+            sop_instance_uid = sop_instance_uid or header.get("SOPInstanceUID")
+            if not sop_class_uid or not sop_instance_uid:
+                raise InvalidInstanceError("cannot archive raw data without SOP Class and SOP Instance UIDs "
+                                           "(pass sop_class_uid= and sop_instance_uid=)")
+            missing = [n for n in ("StudyInstanceUID", "SeriesInstanceUID") if not header.get(n)]
+            if missing:  # (checked again, with the values as indexed, by _prepared)
+                raise InvalidInstanceError(f"cannot archive an instance without {', '.join(missing)} "
+                                           f"(SOP Instance UID {sop_instance_uid}): nothing was stored")
+            meta = file_meta_bytes(str(sop_class_uid), str(sop_instance_uid), ts, source_ae_title=source_ae)
+            tmp, size = self._tmp_write([meta, body])  # its sync runs while the values are extracted
+            return self._prepared(header, tmp, size, ts, source_ae, str(sop_class_uid), str(sop_instance_uid))
         if hasattr(data, "seek"):
             data.seek(0)
         if not sop_class_uid or not sop_instance_uid:
@@ -533,12 +697,26 @@ class Archive:
     # --- indexing ---------------------------------------------------------------------------
 
     def _upsert(self, conn: sqlite3.Connection, level: str, row: dict, conflict: str,
-                parent: tuple[str, int] | None) -> int:
+                parent: tuple[str, int] | None, touched: dict | None = None) -> int:
         cols = dict(row)
         if parent:
             cols[parent[0]] = parent[1]
         names = list(cols)
         quoted = ", ".join(f'"{n}"' for n in names)
+        # the row is there already with these values (the usual case: the next instance of a
+        # series): read it, and write nothing (an upsert rewrites the row and its indexes)
+        keys = [c.strip().strip('"') for c in conflict.split(",")]
+        if all(cols.get(k) is not None for k in keys):
+            have = conn.execute(f"SELECT id, {quoted} FROM {TABLES[level]} WHERE "
+                                + " AND ".join(f'"{k}" = ?' for k in keys), [cols[k] for k in keys]).fetchone()
+            if have is not None:
+                if all(v is None or v == h for v, h in zip((cols[n] for n in names), have[1:])):
+                    return have[0]
+                old_parent = have[1 + names.index(parent[0])] if parent else None
+                if parent and touched is not None and old_parent != parent[1]:
+                    # to another parent: the old one's counts change, it may be left empty
+                    touched["moved"] = True
+                    touched["patients" if parent[0] == "patient_fk" else "studies"].add(old_parent)
         marks = ", ".join("?" * len(names))
         updates = ", ".join(f'"{n}" = COALESCE(excluded."{n}", "{n}")' for n in names
                             if n not in ("PatientID", "IssuerOfPatientID"))
@@ -567,6 +745,7 @@ class Archive:
             p.old_paths = [r[1] for r in old[1:]]
             conn.executemany("DELETE FROM instances WHERE id = ?", [(r[0],) for r in old])
             touched["series"].update(r[2] for r in old)
+            touched["moved"] = True
         else:
             p.relpath = self._free_relpath(conn, p)
             p.action = "kept" if old else "stored"
@@ -575,21 +754,29 @@ class Archive:
         patient.setdefault("PatientID", "")
         patient.setdefault("IssuerOfPatientID", "")
         pid = self._upsert(conn, "PATIENT", patient, '"PatientID", "IssuerOfPatientID"', None)
-        sid = self._upsert(conn, "STUDY", rows["STUDY"], '"StudyInstanceUID"', ("patient_fk", pid))
-        seid = self._upsert(conn, "SERIES", rows["SERIES"], '"SeriesInstanceUID"', ("study_fk", sid))
+        sid = self._upsert(conn, "STUDY", rows["STUDY"], '"StudyInstanceUID"', ("patient_fk", pid), touched)
+        seid = self._upsert(conn, "SERIES", rows["SERIES"], '"SeriesInstanceUID"', ("study_fk", sid), touched)
         inst = dict(rows["IMAGE"])
         inst.update(series_fk=seid, path=p.relpath, transfer_syntax=p.transfer_syntax, size=p.size,
-                    source_ae=p.source_ae, pending=p.tmp, attrs=rows.get("attrs"))
+                    source_ae=p.source_ae, pending=p.token if p.tmp else None, attrs=rows.get("attrs"))
         names = list(inst)
         conn.execute(f"INSERT INTO instances ({', '.join(chr(34) + n + chr(34) for n in names)}) "
                      f"VALUES ({', '.join('?' * len(names))})", [inst[n] for n in names])
         touched["series"].add(seid)
         touched["studies"].add(sid)
         touched["patients"].add(pid)
+        if p.sop_class:
+            touched.setdefault("classes", {}).setdefault(sid, set()).add(str(p.sop_class))
 
     def _refresh(self, conn: sqlite3.Connection, touched: dict) -> None:
-        """Recompute the derived attributes of the touched entities; drop empty ones."""
+        """Recompute the derived attributes of the touched entities; drop empty ones.
+
+        When instances were only added (``touched["classes"]`` says which SOP classes, by
+        study, and nothing was removed or moved), the SOP classes of a study are the ones
+        it had plus the new ones, and no patient can have been left without studies: the
+        two queries that read a whole study or every patient are skipped."""
         studies, patients = set(touched["studies"]), set(touched["patients"])
+        added_only = "classes" in touched and not touched.get("moved")
         for seid in touched["series"]:
             r = conn.execute("SELECT study_fk FROM series WHERE id = ?", (seid,)).fetchone()
             if r is None:
@@ -614,16 +801,20 @@ class Archive:
             mods = [m for (m,) in conn.execute(
                 'SELECT DISTINCT "Modality" FROM series WHERE study_fk = ? AND "Modality" IS NOT NULL '
                 'ORDER BY "Modality"', (sid,))]
-            classes = [c for (c,) in conn.execute(
-                'SELECT DISTINCT i."SOPClassUID" FROM instances i JOIN series se ON i.series_fk = se.id '
-                'WHERE se.study_fk = ? AND i."SOPClassUID" IS NOT NULL ORDER BY 1', (sid,))]
+            if added_only:
+                had = conn.execute('SELECT "SOPClassesInStudy" FROM studies WHERE id = ?', (sid,)).fetchone()[0]
+                classes = sorted(set(json.loads(had) if had else ()) | touched["classes"].get(sid, set()))
+            else:
+                classes = [c for (c,) in conn.execute(
+                    'SELECT DISTINCT i."SOPClassUID" FROM instances i JOIN series se ON i.series_fk = se.id '
+                    'WHERE se.study_fk = ? AND i."SOPClassUID" IS NOT NULL ORDER BY 1', (sid,))]
             conn.execute('UPDATE studies SET "NumberOfStudyRelatedSeries" = ?, "NumberOfStudyRelatedInstances" = ?, '
                          '"ModalitiesInStudy" = ?, "SOPClassesInStudy" = ? WHERE id = ?',
                          (n_series, n_inst, json.dumps(mods) if mods else None,
                           json.dumps(classes) if classes else None, sid))
-        # studies that moved to another patient leave their old patient behind
-        patients.update(r[0] for r in conn.execute(
-            "SELECT p.id FROM patients p WHERE NOT EXISTS (SELECT 1 FROM studies st WHERE st.patient_fk = p.id)"))
+        if not added_only:  # studies that moved to another patient leave their old patient behind
+            patients.update(r[0] for r in conn.execute(
+                "SELECT p.id FROM patients p WHERE NOT EXISTS (SELECT 1 FROM studies st WHERE st.patient_fk = p.id)"))
         for pid in patients:
             n_st, n_se, n_in = conn.execute(
                 'SELECT COUNT(*), COALESCE(SUM("NumberOfStudyRelatedSeries"), 0), '
@@ -639,13 +830,21 @@ class Archive:
     def _commit(self, conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
 
-    def _ingest(self, prepared: list[_Prepared], *, skip_errors: bool = False) -> list[StoreResult]:
-        """Index the prepared files in one transaction, then move them into place."""
+    def _ingest(self, prepared: list[_Prepared], *, errors: str = "raise", callbacks: bool = True) -> list:
+        """Index the prepared files in one transaction, then move them into place.
+
+        The caller holds :meth:`_exclusive` (or is the group-commit leader). ``errors``:
+        ``"raise"`` (all or nothing), ``"skip"`` (log and leave out the instances that
+        cannot be indexed) or ``"each"`` (return, in the order of ``prepared``, a
+        :class:`StoreResult` or the exception of each instance)."""
         conn = self._conn()
+        dirs = {}
         for p in prepared:  # folders first: nothing that can fail is left after the commit
-            rel = layout.instance_relpath(p.study, p.series, p.sop)
-            folder = (self.root / rel).parent
+            rel_dir = layout.instance_relpath(p.study, p.series, p.sop).rsplit("/", 1)[0]
+            dirs[rel_dir] = None
+            folder = self.root / rel_dir
             if not folder.is_dir():
+                new_study = not folder.parent.is_dir()
                 try:
                     folder.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
@@ -654,36 +853,85 @@ class Archive:
                     if layout.is_out_of_space(exc):
                         raise ArchiveFullError(f"{self.root}: the disk is full ({exc}); nothing was stored") from exc
                     raise
-                if self.durable:
+                if self.durable:  # the new folders' entries
                     layout.fsync_dir(str(folder.parent))
-        done: list[_Prepared] = []
+                    if new_study:
+                        layout.fsync_dir(str(folder.parent.parent))
+        # landing folders: a folder not yet marked is marked by this commit, which is then
+        # synced; into marked folders the commits need not be (see the class docstring)
+        now = time.monotonic()
+        new_dirs = [d for d in dirs if d not in self._hot] if self.durable else []
+        full = bool(new_dirs) or self.duplicates != "reject"
+        released: list[str] = []
+        if new_dirs and self._hot:
+            by_age = sorted(self._hot, key=self._hot.__getitem__)
+            excess = len(self._hot) + len(new_dirs) - _HOT_MAX
+            released = [d for i, d in enumerate(by_age)
+                        if d not in dirs and (i < excess or now - self._hot[d] > _HOT_SECONDS)]
+        # a file's sync may still run when its row is committed (it overlaps the indexing):
+        # its row says so (``u:`` before the token: the next open drops it if the file is
+        # still in tmp/, never finishing a store whose file may not be on the disk); before
+        # a synced commit the files are synced first
+        unsynced = self.durable and not full
+        for p in prepared:
+            p.token = f"u:{p.tmp}" if unsynced else p.tmp
+        outcomes: list[Any] = [None] * len(prepared)
+        done: list[int] = []
         touched: dict = {"series": set(), "studies": set(), "patients": set()}
+        tokens: list[str] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn, full=full)
             try:
-                self._clear_pending(conn)
-                for p in prepared:
-                    if skip_errors:
+                tokens = self._clear_pending(conn)
+                if new_dirs:
+                    conn.executemany("INSERT OR IGNORE INTO landing (dir, owner) VALUES (?, ?)",
+                                     [(d, self._owner) for d in new_dirs])
+                if released:  # this commit is synced: the rows stored into them are durable
+                    conn.executemany("DELETE FROM landing WHERE dir = ? AND owner = ?",
+                                     [(d, self._owner) for d in released])
+                for n, p in enumerate(prepared):
+                    if errors != "raise" and len(prepared) > 1:
                         conn.execute("SAVEPOINT one")
                         try:
                             self._index_one(conn, p, touched)
                         except (ArchiveError, sqlite3.IntegrityError) as exc:
                             conn.execute("ROLLBACK TO one")
                             conn.execute("RELEASE one")
-                            log.warning("archive %s: %s not stored: %s", self.root, p.sop, exc)
                             self._unlink_tmp(p.tmp)
+                            if errors == "skip":
+                                log.warning("archive %s: %s not stored: %s", self.root, p.sop, exc)
+                            else:
+                                outcomes[n] = exc if isinstance(exc, ArchiveError) else ArchiveError(
+                                    f"{self.root}: {p.sop} cannot be indexed: {exc}")
                             continue
                         conn.execute("RELEASE one")
                     else:
-                        self._index_one(conn, p, touched)
-                    done.append(p)
+                        try:
+                            self._index_one(conn, p, touched)
+                        except (ArchiveError, sqlite3.IntegrityError) as exc:
+                            if errors == "raise":
+                                raise
+                            # a single instance: nothing else in the transaction to keep
+                            conn.execute("ROLLBACK")
+                            self._keep_pending(tokens)
+                            self._unlink_tmp(p.tmp)
+                            if errors == "skip":
+                                log.warning("archive %s: %s not stored: %s", self.root, p.sop, exc)
+                                return []
+                            return [exc if isinstance(exc, ArchiveError) else
+                                    ArchiveError(f"{self.root}: {p.sop} cannot be indexed: {exc}")]
+                    done.append(n)
                 self._refresh(conn, touched)
+                if not unsynced:
+                    for n in done:
+                        self._synced(prepared[n].tmp)
                 self._commit(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         except BaseException as exc:
+            self._keep_pending(tokens)
             for p in prepared:
                 self._unlink_tmp(p.tmp)
             if layout.is_out_of_space(exc):
@@ -692,59 +940,113 @@ class Archive:
             if isinstance(exc, sqlite3.Error):
                 raise ArchiveError(f"{self.root}: the index cannot be written: {exc}") from exc
             raise
+        if self.durable:
+            for d in dirs:
+                self._hot[d] = now
+            for d in released:
+                self._hot.pop(d, None)
         # committed: move the files into place (a crash here is finished by the next open)
         folders = set()
         failed = []
-        for p in done:
+        for n in done:
+            p = prepared[n]
             dst = self.root / p.relpath
             try:
+                self._synced(p.tmp)  # the data is on the disk before the file is in place
                 os.replace(self.root / layout.TMP / p.tmp, dst)
                 folders.add(str(dst.parent))
             except OSError as exc:
-                failed.append((p, exc))
-        for old in (o for p in done for o in p.old_paths):
+                failed.append((n, exc))
+        for old in (o for n in done for o in prepared[n].old_paths):
             try:
                 os.unlink(self.root / old)
             except OSError:
                 pass
         if self.durable:
-            for folder in folders:
+            for folder in folders:  # one sync per folder, for every instance renamed into it
                 layout.fsync_dir(folder)
-        failed_ids = {id(f[0]) for f in failed}
+        failed_ids = {n for n, _ in failed}
         with self._lock:
-            self._renamed.extend(p.tmp for p in done if id(p) not in failed_ids)
+            self._renamed.extend(prepared[n].token for n in done if n not in failed_ids)
         if failed:
-            self._undo(failed)
+            errs = self._undo([(prepared[n], exc) for n, exc in failed])
+            if errors != "each":
+                raise errs[0]
+            for (n, _), err in zip(failed, errs):
+                outcomes[n] = err
         results = []
-        for p in done:
-            if id(p) in failed_ids:
+        for n in done:
+            if n in failed_ids:
                 continue
+            p = prepared[n]
             r = StoreResult(p.sop, p.sop_class, p.study, p.series, self.root / p.relpath, p.transfer_syntax,
                             p.size, p.action)
             results.append(r)
-            for fn in self.on_stored:
-                try:
-                    fn(r)
-                except Exception:
-                    log.exception("archive %s: the on_stored callback failed for %s", self.root, p.sop)
-        return results
+            outcomes[n] = r
+            if callbacks:
+                self._stored(r)
+        return outcomes if errors == "each" else results
 
-    def _undo(self, failed: list) -> None:
-        """The files of committed rows could not be moved into place: drop those rows."""
+    def _stored(self, r: StoreResult) -> None:
+        for fn in self.on_stored:
+            try:
+                fn(r)
+            except Exception:
+                log.exception("archive %s: the on_stored callback failed for %s", self.root, r.sop_instance_uid)
+
+    def _undo(self, failed: list) -> list[ArchiveError]:
+        """The files of committed rows could not be moved into place: drop those rows; the
+        errors to give for them."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn, full=True)
         touched: dict = {"series": set(), "studies": set(), "patients": set()}
         for p, _ in failed:
-            for rid, seid in conn.execute("SELECT id, series_fk FROM instances WHERE pending = ?", (p.tmp,)).fetchall():
+            for rid, seid in conn.execute("SELECT id, series_fk FROM instances WHERE pending = ?",
+                                          (p.token,)).fetchall():
                 conn.execute("DELETE FROM instances WHERE id = ?", (rid,))
                 touched["series"].add(seid)
             self._unlink_tmp(p.tmp)
         self._refresh(conn, touched)
         conn.execute("COMMIT")
-        p, exc = failed[0]
-        if layout.is_out_of_space(exc):
-            raise ArchiveFullError(f"{self.root}: the disk is full ({exc}); {p.sop} was not stored") from exc
-        raise ArchiveError(f"{self.root}: cannot move {p.sop} into place: {exc}; it was not stored") from exc
+        errs: list[ArchiveError] = []
+        for p, exc in failed:
+            if layout.is_out_of_space(exc):
+                err: ArchiveError = ArchiveFullError(f"{self.root}: the disk is full ({exc}); {p.sop} was not stored")
+            else:
+                err = ArchiveError(f"{self.root}: cannot move {p.sop} into place: {exc}; it was not stored")
+            err.__cause__ = exc
+            errs.append(err)
+        return errs
+
+    def _submit(self, p: _Prepared) -> StoreResult:
+        """Index one prepared instance with whatever other threads are storing at the same
+        time (group commit): the first to come indexes the queue, the others wait."""
+        ticket: list = [p, None]
+        batch = None
+        with self._gc:
+            self._queue.append(ticket)
+            while ticket[1] is None and self._leading:
+                self._gc.wait()
+            if ticket[1] is None:
+                self._leading = True
+                batch, self._queue = self._queue, []
+        if batch is not None:
+            outcomes: list = []
+            try:
+                outcomes = self._ingest([t[0] for t in batch], errors="each", callbacks=False)
+            except BaseException as exc:
+                outcomes = [exc] * len(batch)
+            finally:
+                with self._gc:
+                    for t, o in zip(batch, outcomes or [ArchiveError("the store was interrupted")] * len(batch)):
+                        t[1] = o
+                    self._leading = False
+                    self._gc.notify_all()
+        outcome = ticket[1]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        self._stored(outcome)
+        return outcome
 
     # --- storing ----------------------------------------------------------------------------
 
@@ -785,17 +1087,18 @@ class Archive:
         >>> r.action, archive.read(r.sop_instance_uid).Modality
         ('stored', 'CT')
         """
-        return self._ingest([self._prepare(item, source_ae_title)])[0]
+        return self._submit(self._prepare(item, source_ae_title))
 
     def store_raw(self, data: Any, transfer_syntax: str, *, sop_class_uid: str | None = None,
                   sop_instance_uid: str | None = None, source_ae_title: str | None = None) -> StoreResult:
         """Store a data set received as bytes (as C-STORE gives it), without decoding it.
 
         The File Meta Information is made from the UIDs and the transfer syntax; the data
-        set's bytes are copied after it as they are (a file object is streamed in blocks,
-        so a large spooled C-STORE is never held in memory). Only the header is read back
-        to index it. With ``on_ingest`` transforms the data set is decoded, transformed
-        and written anew.
+        set's bytes are written after it as they are. Data in memory (bytes, a buffer, an
+        in-memory spool file) is indexed from there, its header parsed where it is; a file
+        object on disk (a large spooled C-STORE) is streamed in blocks, never held in
+        memory, and its header read back from the written file. With ``on_ingest``
+        transforms the data set is decoded, transformed and written anew.
 
         Parameters
         ----------
@@ -831,7 +1134,7 @@ class Archive:
         ('1.2.840.10008.1.2', ['CT1'])
         """
         p = self._prepare_raw(data, transfer_syntax, sop_class_uid, sop_instance_uid, source_ae_title)
-        return self._ingest([p])[0]
+        return self._submit(p)
 
     def store_many(self, items: Iterable[Source], *, progress: bool = True, errors: str = "raise",
                    batch: int = 500) -> list[StoreResult]:
@@ -887,14 +1190,21 @@ class Archive:
                         self._unlink_tmp(p.tmp)
                     raise
                 if len(pending) >= batch:
-                    results += self._ingest(pending, skip_errors=errors == "skip")
+                    results += self._ingest_batch(pending, errors)
                     bar.update(len(pending))
                     pending = []
             if pending:
-                results += self._ingest(pending, skip_errors=errors == "skip")
+                results += self._ingest_batch(pending, errors)
                 bar.update(len(pending))
         finally:
             bar.close()
+        return results
+
+    def _ingest_batch(self, pending: list[_Prepared], errors: str) -> list[StoreResult]:
+        with self._exclusive():
+            results = self._ingest(pending, errors=errors, callbacks=False)
+        for r in results:  # outside: a callback may store too
+            self._stored(r)
         return results
 
     # --- queries ----------------------------------------------------------------------------
@@ -1415,7 +1725,7 @@ class Archive:
         if not conds:
             raise ArchiveError("delete() needs study=, series= or instance= UIDs")
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn, full=True)
         try:
             rows = conn.execute(
                 "SELECT i.id, i.path, i.series_fk FROM instances i JOIN series se ON i.series_fk = se.id "
@@ -1533,7 +1843,7 @@ class Archive:
         files = list(self._data_files())
         touched: dict = {"series": set(), "studies": set(), "patients": set()}
         count = 0
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn, full=True)
         try:
             for table in ("instances", "series", "studies", "patients"):
                 conn.execute(f"DELETE FROM {table}")
@@ -1570,7 +1880,7 @@ class Archive:
         >>> import tempfile
         >>> s = Archive(tempfile.mkdtemp()).stats()
         >>> s["instances"], s["bytes"], s["schema_version"]
-        (0, 0, 1)
+        (0, 0, 2)
         """
         conn = self._conn()
         out: dict[str, Any] = {"root": str(self.root)}
@@ -1589,6 +1899,60 @@ class Archive:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+_sync_pool: list = []
+_sync_pool_lock = threading.Lock()
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
+        _fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_in_background(fd: int):
+    """A future of ``fdatasync(fd)`` then ``close(fd)``, run by a few shared worker threads
+    (the sync releases the GIL: it overlaps the Python work of the store)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with _sync_pool_lock:
+        if not _sync_pool or _sync_pool[0] != os.getpid():  # none yet, or made before a fork
+            _sync_pool[:] = [os.getpid(), ThreadPoolExecutor(max_workers=8,
+                                                             thread_name_prefix="pacsnb-archive-sync")]
+    try:
+        return _sync_pool[1].submit(_sync_and_close, fd)
+    except RuntimeError:  # the interpreter is shutting down: sync here
+        done: Future = Future()
+        try:
+            _sync_and_close(fd)
+            done.set_result(None)
+        except BaseException as exc:  # pragma: no cover
+            done.set_exception(exc)
+        return done
+
+
+def _in_memory(data: Any) -> Any:
+    """The bytes of ``data`` when they are in memory (bytes, a memory buffer, an in-memory
+    spool file), else ``None`` (a file on disk: streamed in blocks instead)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return data
+    if getattr(data, "_rolled", True) is False and hasattr(data, "read"):  # SpooledTemporaryFile in memory
+        data.seek(0)
+        return data.read()
+    if hasattr(data, "getbuffer"):  # io.BytesIO
+        return data.getvalue()
+    return None
+
+
+def _owner_dead(owner: str, me: int) -> bool:
+    """Whether the process of a landing mark's owner (``<pid>-<token>``) is gone."""
+    try:
+        pid = int(str(owner).split("-", 1)[0])
+    except ValueError:
+        return True
+    return pid != me and not _pid_alive(pid)
+
 
 def _callables(value: Any) -> list[Callable]:
     if value is None:
