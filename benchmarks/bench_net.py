@@ -37,6 +37,7 @@ Usage::
     python benchmarks/bench_net.py                  # full run (several minutes)
     python benchmarks/bench_net.py --quick          # small counts: smoke run
     python benchmarks/bench_net.py --pairs pacsnb:pacsnb,dcmtk:dcmtk --json out.json
+    python benchmarks/bench_net.py --nodelay-only --workloads echo,small   # the latency rows only
 """
 from __future__ import annotations
 
@@ -309,7 +310,8 @@ def run_client(kind: str, task: str, port: int, arg: str, nodelay: bool, timeout
 
 # --- the run --------------------------------------------------------------------------------------
 
-def measure(pairs, data, counts, work_out: Path, nodelay_variants, timeout: float, cap: dict) -> list[dict]:
+def measure(pairs, data, counts, work_out: Path, nodelay_variants, timeout: float, cap: dict,
+            workloads=("echo-assoc", "echo", "ct", "small")) -> list[dict]:
     rows = []
     sizes, lists = {}, {}
     for capped in (False, True):
@@ -323,8 +325,11 @@ def measure(pairs, data, counts, work_out: Path, nodelay_variants, timeout: floa
         clients = [c for c, s in pairs if s == server]
         if not clients:
             continue
-        for nodelay in nodelay_variants:
+        only = "nodelay-only" in nodelay_variants
+        for nodelay in (v for v in nodelay_variants if v != "nodelay-only"):
             batch = [c for c in clients if "dcmtk" in (c, server) or not nodelay]
+            if only:  # dcmtk pairs with TCP_NODELAY=1 only, the others once
+                batch = [c for c in batch if ("dcmtk" in (c, server)) == bool(nodelay)]
             if not batch:
                 continue
             folder = work_out / f"{server}-{'nodelay' if nodelay else 'default'}"
@@ -343,6 +348,8 @@ def measure(pairs, data, counts, work_out: Path, nodelay_variants, timeout: floa
                                             ("echo", str(n["echoes"]), "echo"),
                                             ("store", str(lists["ct", capped]), "ct"),
                                             ("store", str(lists["small", capped]), "small")):
+                        if what not in workloads:
+                            continue
                         peer.clear()
                         result = run_client(client, task, peer.port, arg, nodelay, timeout)
                         row = {"client": client, "server": server, "variant": variant, "workload": what, **result}
@@ -449,11 +456,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assocs", type=int, help="associations for associations/s (default 200; --quick 5)")
     p.add_argument("--echoes", type=int, help="echoes in one association (default 2000; --quick 50)")
     p.add_argument("--no-nodelay", action="store_true", help="do not repeat the dcmtk pairs with TCP_NODELAY=1")
+    p.add_argument("--nodelay-only", action="store_true",
+                   help="run the dcmtk pairs with TCP_NODELAY=1 only (skip dcmtk as installed, whose "
+                        "Nagle stalls dominate); pairs without dcmtk still run")
     p.add_argument("--installed-cap", type=int, nargs=4, default=[50, 200, 100, 300],
                    metavar=("ASSOCS", "ECHOES", "CT", "SMALL"),
                    help="at most this many operations for dcmtk as installed (each stalls 40+ ms on "
                         "delayed ACKs; the rates do not depend on the count); 0: no cap "
                         "(default 50 200 100 300)")
+    p.add_argument("--workloads", default="echo-assoc,echo,ct,small",
+                   help="which measurements, comma separated (default: echo-assoc,echo,ct,small)")
     p.add_argument("--timeout", type=float, default=30.0, help="DIMSE and network timeouts of the clients (s)")
     # internal modes
     p.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "DIR"), help=argparse.SUPPRESS)
@@ -504,8 +516,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"received files go to {base} (removed at the end)")
     try:
         variants = (False,) if args.no_nodelay else (False, True)
+        if args.nodelay_only and not args.no_nodelay:
+            variants = (False, True, "nodelay-only")
         cap = dict(zip(("assocs", "echoes", "ct", "small"), args.installed_cap))
-        rows = measure(pairs, data, counts, base, variants, args.timeout, cap)
+        workloads = tuple(w.strip() for w in args.workloads.split(",") if w.strip())
+        unknown = set(workloads) - {"echo-assoc", "echo", "ct", "small"}
+        if unknown:
+            p.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+        rows = measure(pairs, data, counts, base, variants, args.timeout, cap, workloads)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     summary = report(rows, counts)

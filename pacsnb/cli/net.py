@@ -33,6 +33,7 @@ from pacsnb.errors import PacsnbError
 from pacsnb.net import Server, sync
 from pacsnb.net.dimse import Status, StatusCategory, status_category
 from pacsnb.net.retrieve import safe_filename
+from pacsnb.net.scp import inline
 from pacsnb.net.scu import contexts_for
 from pacsnb.net.tls import TLSConfig
 
@@ -429,14 +430,15 @@ def storescp_server(args: argparse.Namespace) -> Server:
             raise PacsnbError(f"refusing to write {name!r} outside {out}")
         target = out / name
         request.save(target)
-        with lock:
+        with lock:  # handlers may run concurrently (operations window): one line at a time
             received.append(str(target))
-        if verbose:
-            print(f"I: stored {target} ({request.sop_class_uid}) from {request.association.calling_ae_title}",
-                  flush=True)
+            if verbose:
+                print(f"I: stored {target} ({request.sop_class_uid}) from {request.association.calling_ae_title}",
+                      flush=True)
         return 0
 
-    async def on_echo(request) -> int:  # on the service loop: no thread hop per C-ECHO
+    @inline
+    def on_echo(request) -> int:  # answered from the receive path: no task switch, no thread
         return 0
 
     server = Server({"C-ECHO": on_echo, "C-STORE": on_store}, port=args.port, host=args.bind,

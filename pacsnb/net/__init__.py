@@ -47,14 +47,14 @@ from pacsnb.net.negotiation import (AcceptancePolicy, Negotiated, NegotiatedCont
 from pacsnb.net.dimse import (CommandField, Message, MessageAssembler, Priority, Status,
                               StatusCategory, decode_command, message_to_pdus, status_category)
 from pacsnb.net.scu import Association, connect
-from pacsnb.net.scp import AssociationInfo, Server, ServiceRequest
+from pacsnb.net.scp import AssociationInfo, Server, ServiceRequest, inline
 from pacsnb.net.retrieve import NResult, RetrieveResult, explain_status
 from pacsnb.net.memory import MemoryQR
 from pacsnb.net.tls import TLSConfig
 
 __all__ = [
     # SCU and SCP (on pacsnb's service loop)
-    "connect", "Association", "Server", "ServiceRequest", "AssociationInfo",
+    "connect", "Association", "Server", "ServiceRequest", "AssociationInfo", "inline",
     # errors
     "NetworkError", "AssociationRejected", "AssociationAborted", "DimseError", "PDUError",
     "LocalProtocolError",

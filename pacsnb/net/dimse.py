@@ -41,6 +41,7 @@ import dataclasses
 import enum
 import io
 import logging
+import operator
 import struct
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, ClassVar, Iterable, Iterator, Union
@@ -59,7 +60,7 @@ __all__ = [
     "NEventReportRQ", "NEventReportRSP", "NGetRQ", "NGetRSP", "NSetRQ", "NSetRSP",
     "NActionRQ", "NActionRSP", "NCreateRQ", "NCreateRSP", "NDeleteRQ", "NDeleteRSP",
     "COMMAND_CLASSES", "decode_command", "Message", "MessageAssembler", "message_to_pdus",
-    "MAX_COMMAND_LENGTH",
+    "command_pdu", "MAX_COMMAND_LENGTH",
 ]
 
 log = logging.getLogger(__name__)
@@ -419,6 +420,15 @@ class Command:
         return dataclasses.replace(self, **changes)
 
 
+#: The fields a response copies from its request (PS3.7): ``(request field, response field)``.
+_COPIED = (("affected_sop_class_uid", "affected_sop_class_uid"),
+           ("requested_sop_class_uid", "affected_sop_class_uid"),
+           ("affected_sop_instance_uid", "affected_sop_instance_uid"),
+           ("requested_sop_instance_uid", "affected_sop_instance_uid"),
+           ("event_type_id", "event_type_id"), ("action_type_id", "action_type_id"))
+_COPIES: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request(Command):
     """A request: it carries a Message ID (0000,0110).
@@ -451,17 +461,19 @@ class Request(Command):
         CStoreRSP(message_id_being_responded_to=5, status=0xB000, error_comment='coerced', affected_sop_class_uid='1.2.3', affected_sop_instance_uid='4.5')
         """
         cls = self.RESPONSE
-        names = {f.name for f in dataclasses.fields(cls)}
-        values: dict[str, Any] = {"message_id_being_responded_to": self.message_id, "status": int(status)}
-        for src, dst in (("affected_sop_class_uid", "affected_sop_class_uid"),
-                         ("requested_sop_class_uid", "affected_sop_class_uid"),
-                         ("affected_sop_instance_uid", "affected_sop_instance_uid"),
-                         ("requested_sop_instance_uid", "affected_sop_instance_uid"),
-                         ("event_type_id", "event_type_id"), ("action_type_id", "action_type_id")):
-            value = getattr(self, src, None)
-            if value is not None and dst in names:
+        copies = _COPIES.get(type(self))
+        if copies is None:
+            names = {f.name for f in dataclasses.fields(cls)}
+            mine = {f.name for f in dataclasses.fields(type(self))}
+            copies = _COPIES[type(self)] = tuple((src, dst) for src, dst in _COPIED if src in mine and dst in names)
+        values: dict[str, Any] = {"message_id_being_responded_to": self.message_id,
+                                  "status": status if type(status) is int else int(status)}
+        for src, dst in copies:
+            value = getattr(self, src)
+            if value is not None:
                 values[dst] = value
-        values.update(fields)
+        if fields:
+            values.update(fields)
         return cls(**values)
 
 
@@ -1015,11 +1027,14 @@ COMMAND_CLASSES: dict[int, type[Command]] = {
 }
 
 
+_KNOWN: dict[type, frozenset[int]] = {}
+
+
 def _parse_elements(data: bytes) -> dict[int, bytes]:
     n = len(data)
     off = 0
     elements: dict[int, bytes] = {}
-    view = memoryview(data)
+    view = data if type(data) is bytes else memoryview(data)  # command sets are small: slices copy little
     while off < n:
         if n - off < 8:
             raise _error(f"{n - off} stray byte(s) at byte {off} where an element header was expected")
@@ -1069,6 +1084,12 @@ def decode_command(data: bytes) -> tuple[Command, bool]:
     ...
     pacsnb.errors.PDUError: P-DATA-TF PDU: DIMSE command set: element (0000,0000) has 0 bytes; a UL value has 4
     """
+    for at in _ID_OFFSETS if type(data) is bytes else ():  # a C-ECHO like one seen, but for its ID
+        if len(data) > at + 2:
+            hit = _DECODED.get((at, data[:at] + data[at + 2:]))
+            if hit is not None:
+                cls, values, id_name, has_data_set = hit
+                return cls(**values, **{id_name: data[at] | (data[at + 1] << 8)}), has_data_set
     elements = _parse_elements(data)
     if 0x00000000 in elements:
         length = _decode_value("UL", elements[0x00000000], "element (0000,0000)")
@@ -1086,9 +1107,11 @@ def decode_command(data: bytes) -> tuple[Command, bool]:
         raise _error(f"{cls.COMMAND_FIELD.message_name}: Command Data Set Type (0000,0800) is missing")
     has_data_set = _decode_value("US", elements[0x00000800], "Command Data Set Type") != NO_DATA_SET
     values: dict[str, Any] = {}
-    known = set(_FIXED_TAGS)
-    for name, tag, vr in _spec(cls):
-        known.add(tag)
+    spec = _spec(cls)
+    known = _KNOWN.get(cls)
+    if known is None:
+        known = _KNOWN[cls] = frozenset(_FIXED_TAGS) | {tag for _, tag, _ in spec}
+    for name, tag, vr in spec:
         raw = elements.get(tag)
         if raw is None:
             continue
@@ -1099,7 +1122,8 @@ def decode_command(data: bytes) -> tuple[Command, bool]:
         else:
             values[name] = _decode_value(vr, raw, f"{cls.COMMAND_FIELD.message_name} element "
                                                   f"(0000,{tag & 0xFFFF:04X})")
-    extra = tuple((t, raw) for t, raw in sorted(elements.items()) if t not in known)
+    extra = () if known.issuperset(elements) else \
+        tuple((t, raw) for t, raw in sorted(elements.items()) if t not in known)
     try:
         command = cls(extra=extra, **values)
     except TypeError:
@@ -1108,7 +1132,39 @@ def decode_command(data: bytes) -> tuple[Command, bool]:
                    for name, tag, _ in _spec(cls) if name in required and name not in values]
         raise _error(f"{cls.COMMAND_FIELD.message_name}: mandatory element(s) missing: "
                      f"{', '.join(missing)}") from None
+    if cls.__name__ in _PDU_CACHED and not extra:
+        _remember(data, cls, values, has_data_set)
     return command, has_data_set
+
+
+#: Decoded C-ECHO command sets by their bytes without the Message ID value, and where the
+#: Message ID value was in them: a peer's C-ECHO-RQs (or -RSPs) differ only by their ID.
+_DECODED: dict[tuple[int, bytes], tuple[type, dict, str, bool]] = {}
+_ID_OFFSETS: list[int] = []
+
+
+def _remember(data: bytes, cls: type, values: dict, has_data_set: bool) -> None:
+    id_name, _ = _id_and_others(cls)
+    tag = _spec_tag(cls, id_name)
+    off = 0
+    while off + 8 <= len(data):
+        group, elem, length = _ELEMENT.unpack_from(data, off)
+        if (group << 16) | elem == tag:
+            break
+        off += 8 + length
+    else:  # pragma: no cover - decoded commands have their ID
+        return
+    if length != 2:  # pragma: no cover - checked when decoding
+        return
+    at = off + 8
+    if at not in _ID_OFFSETS:
+        if len(_ID_OFFSETS) >= 4:
+            return
+        _ID_OFFSETS.append(at)
+    if len(_DECODED) >= 64:
+        _DECODED.clear()
+    rest = {k: v for k, v in values.items() if k != id_name}
+    _DECODED[(at, bytes(data[:at]) + bytes(data[at + 2:]))] = (cls, rest, id_name, has_data_set)
 
 
 # --- messages: fragmentation and reassembly -----------------------------------------------
@@ -1174,6 +1230,104 @@ def message_to_pdus(context_id: int, command: Command, data: DataSource | None =
                         max_pdu_length=max_pdu_length)
     if has_data_set:
         yield from _data_pdus(context_id, data, max_pdu_length)
+
+
+# --- the encodings of frequent messages, cached ------------------------------------------
+
+#: Command classes whose whole P-DATA-TF PDU is cached, the Message ID patched in per message
+#: (the messages of a tight loop whose other fields do not change: C-ECHO).
+_PDU_CACHED = frozenset({"CEchoRQ", "CEchoRSP"})
+_PDU_CACHE: dict[tuple, tuple[bytes, int]] = {}
+_PDU_CACHE_SIZE = 64
+_FIELD_NAMES: dict[type, tuple[str, tuple[str, ...]]] = {}
+_OTHERS: dict[type, Callable[[Any], tuple]] = {}
+
+
+def _id_and_others(cls: type) -> tuple[str, tuple[str, ...]]:
+    """The name of the Message ID field of ``cls`` and the names of its other fields."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        fields = tuple(f.name for f in dataclasses.fields(cls))
+        id_name = "message_id" if "message_id" in fields else "message_id_being_responded_to"
+        names = _FIELD_NAMES[cls] = (id_name, tuple(n for n in fields if n != id_name))
+        _OTHERS[cls] = operator.attrgetter(*names[1])
+    return names
+
+
+def _pdu_of(context_id: int, raw: bytes) -> bytes:
+    """One P-DATA-TF PDU holding ``raw`` as a single, last command PDV."""
+    if not 0 <= context_id <= 255:
+        raise DicomValueError(f"presentation context ID {context_id} does not fit a byte")
+    return (bytes((0x04, 0)) + _U32BE.pack(len(raw) + 6) + _U32BE.pack(len(raw) + 2)
+            + bytes((context_id, 0x03)) + raw)
+
+
+_U32BE = struct.Struct(">I")
+
+
+def command_pdu(context_id: int, command: Command, max_pdu_length: int = 0) -> bytes | None:
+    """The encoded P-DATA-TF PDU of a message without a data set, or ``None`` if its
+    command set does not fit one PDU within ``max_pdu_length`` (then use
+    :func:`message_to_pdus`).
+
+    The same bytes as ``message_to_pdus(context_id, command, None, ...)`` gives. For
+    C-ECHO-RQ and C-ECHO-RSP the PDU is built once per presentation context and field
+    values, and only the Message ID (Being Responded To) is patched in for each message.
+
+    Examples
+    --------
+    >>> from pacsnb.net.dimse import CEchoRQ, command_pdu, message_to_pdus
+    >>> a = command_pdu(1, CEchoRQ(message_id=2))
+    >>> b = command_pdu(1, CEchoRQ(message_id=300))
+    >>> a == list(message_to_pdus(1, CEchoRQ(message_id=2), max_pdu_length=0))[0].encode()
+    True
+    >>> b == list(message_to_pdus(1, CEchoRQ(message_id=300), max_pdu_length=0))[0].encode()
+    True
+    >>> command_pdu(1, CEchoRQ(message_id=2), max_pdu_length=40) is None   # must be split
+    True
+    """
+    cls = type(command)
+    if cls.__name__ not in _PDU_CACHED or command.extra:
+        raw = command.encode(has_data_set=False)
+        if max_pdu_length and len(raw) + 6 > max_pdu_length:
+            return None
+        return _pdu_of(context_id, raw)
+    id_name, others = _id_and_others(cls)
+    key = (cls, context_id, _OTHERS[cls](command))
+    try:
+        cached = _PDU_CACHE.get(key)
+    except TypeError:  # an unhashable value (a list where a tuple is meant)
+        cached, key = None, None
+    if cached is None:
+        raw = dataclasses.replace(command, **{id_name: 0}).encode(has_data_set=False)
+        pdu = _pdu_of(context_id, raw)
+        tag = _spec_tag(cls, id_name)
+        off = 0
+        while off < len(raw):  # the offset of the Message ID value in the command set
+            group, elem, length = _ELEMENT.unpack_from(raw, off)
+            if (group << 16) | elem == tag:
+                break
+            off += 8 + length
+        cached = (pdu, 12 + off + 8)
+        if key is not None:
+            if len(_PDU_CACHE) >= _PDU_CACHE_SIZE:
+                _PDU_CACHE.clear()
+            _PDU_CACHE[key] = cached
+    pdu, at = cached
+    if max_pdu_length and len(pdu) - 6 > max_pdu_length:
+        return None
+    mid = getattr(command, id_name)
+    if type(mid) is not int or not 0 <= mid <= 0xFFFF:
+        raw = command.encode(has_data_set=False)  # raises the usual error for a bad value
+        return _pdu_of(context_id, raw)
+    return pdu[:at] + _US.pack(mid) + pdu[at + 2:]
+
+
+def _spec_tag(cls: type, name: str) -> int:
+    for field_name, tag, _ in _spec(cls):
+        if field_name == name:
+            return tag
+    raise KeyError(name)  # pragma: no cover - every command class has its ID field
 
 
 @dataclass(frozen=True, slots=True)
@@ -1305,20 +1459,52 @@ class MessageAssembler:
                 done.append(msg)
         return done
 
+    def feed_fragment(self, context_id: int, data: bytes, is_command: bool, is_last: bool) -> Message | None:
+        """Take the fragment of one PDV (as :meth:`feed` does, without a :class:`PDV`
+        object); return the message it completes, if any.
+
+        Examples
+        --------
+        >>> from pacsnb.net.dimse import CEchoRQ, MessageAssembler
+        >>> MessageAssembler().feed_fragment(1, CEchoRQ(message_id=4).encode(), True, True).command
+        CEchoRQ(message_id=4, affected_sop_class_uid='1.2.840.10008.1.1')
+        """
+        try:
+            return self._fragment(context_id, data, is_command, is_last)
+        except PDUError:
+            sink = self.abandon()
+            if sink is not None and hasattr(sink, "close"):
+                sink.close()
+            raise
+
     def _pdv(self, pdv: PDV) -> Message | None:
-        if self._context_id is not None and pdv.context_id != self._context_id:
-            raise _error(f"a fragment on presentation context {pdv.context_id} arrived in the "
+        return self._fragment(pdv.context_id, pdv.data, pdv.is_command, pdv.is_last)
+
+    def _fragment(self, context_id: int, data: bytes, is_command: bool, is_last: bool) -> Message | None:
+        if self._command is None and self._context_id is None and is_command and is_last \
+                and len(data) <= self.max_command_length:  # a whole command in one fragment
+            command, has_data_set = decode_command(data)
+            if not has_data_set:
+                return Message(context_id, command)
+            self._context_id = context_id
+            self._command = command
+            out = self._sink(context_id, command) if self._sink is not None else None
+            self._own = out is None
+            self._out = io.BytesIO() if out is None else out
+            return None
+        if self._context_id is not None and context_id != self._context_id:
+            raise _error(f"a fragment on presentation context {context_id} arrived in the "
                          f"middle of a message on context {self._context_id}")
         if self._command is None:  # reading a command set
-            if not pdv.is_command:
-                raise _error(f"a data set fragment on presentation context {pdv.context_id} "
+            if not is_command:
+                raise _error(f"a data set fragment on presentation context {context_id} "
                              f"arrived where a command was expected")
-            self._context_id = pdv.context_id
-            self._cmd_len += len(pdv.data)
+            self._context_id = context_id
+            self._cmd_len += len(data)
             if self._cmd_len > self.max_command_length:
                 raise _error(f"command set longer than {self.max_command_length} bytes")
-            self._cmd.append(pdv.data)
-            if not pdv.is_last:
+            self._cmd.append(data)
+            if not is_last:
                 return None
             command, has_data_set = decode_command(b"".join(self._cmd))
             self._cmd, self._cmd_len = [], 0
@@ -1331,12 +1517,12 @@ class MessageAssembler:
             self._own = out is None
             self._out = io.BytesIO() if out is None else out
             return None
-        if pdv.is_command:
+        if is_command:
             raise _error(f"a command fragment arrived in the data set of {self._command.name} "
                          f"(message ID {getattr(self._command, 'message_id', '?')})")
-        self._out.write(pdv.data)
-        self._data_length += len(pdv.data)
-        if not pdv.is_last:
+        self._out.write(data)
+        self._data_length += len(data)
+        if not is_last:
             return None
         out, own, command, context_id = self._out, self._own, self._command, self._context_id
         self._reset()

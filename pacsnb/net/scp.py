@@ -33,6 +33,12 @@ service            the handler returns
                    Instance UID gets a new one before the handler sees it (answered back)
 =================  ==========================================================================
 
+A handler marked with :func:`inline` is cheap and never blocks: it runs on the service
+loop as soon as its request is decoded, and its response is written at once (no task
+wakes up, no thread is used). That suits C-ECHO, and a C-STORE handler that only keeps
+the data in memory. It must not wait for anything (an ``async def`` one must not
+``await`` anything that suspends).
+
 Any handler may instead return a ready response command (``request.command.response(...)``,
 for a status with an error comment, say). An exception in a handler is logged and
 answered with a failure status (C000 for C-STORE and C-FIND, 0110 otherwise) whose error
@@ -64,6 +70,7 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import inspect
 import logging
@@ -89,12 +96,12 @@ from pacsnb.net.negotiation import AcceptancePolicy, NegotiatedContext, negotiat
 from pacsnb.net.pdu import (DEFAULT_MAXIMUM_LENGTH, AssociateRJ, RejectReason, RejectResult,
                             RejectSource)
 from pacsnb.net.retrieve import serve_retrieve
-from pacsnb.net.statemachine import AssociateIndication, ReleaseIndication, StateMachine
+from pacsnb.net.statemachine import AssociateIndication, ReleaseIndication, State, StateMachine
 from pacsnb.net.tls import ssl_context
 from pacsnb.net.transport import Connection
 
 __all__ = ["Server", "ServiceRequest", "AssociationInfo", "SERVICES", "storage_sop_classes",
-           "file_meta_bytes"]
+           "file_meta_bytes", "inline"]
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +333,99 @@ class ServiceRequest:
         return path
 
 
+# --- inline handlers ----------------------------------------------------------------------------
+
+_INLINE_ATTR = "__pacsnb_inline__"
+#: The services with a single response whose handlers may run inline.
+_INLINE_SERVICES = ("C-ECHO", "C-STORE", "N-EVENT-REPORT", "N-GET", "N-SET", "N-ACTION", "N-CREATE",
+                    "N-DELETE")
+
+
+def inline(handler: Callable[[ServiceRequest], Any]) -> Callable[[ServiceRequest], Any]:
+    """Mark a handler as cheap and non-blocking: a :class:`Server` calls it on the service
+    loop the moment its request is decoded and writes the response at once, with no task
+    switch and no worker thread (the fast path for C-ECHO in a tight loop).
+
+    The handler must return quickly and never block (no file or network I/O, no locks
+    held by other threads). An ``async def`` handler may be marked too, as long as it never
+    suspends (awaits nothing that waits): if it does, the request gets a failure status.
+    Requests are still handled in order, one at a time per association; a request that
+    arrives while another is being handled waits its turn as usual.
+    Services: C-ECHO, C-STORE and the N-services (one response each); the mark is ignored
+    for the others.
+
+    Parameters
+    ----------
+    handler
+        The handler (it is marked and returned, so ``@inline`` works as a decorator).
+
+    Returns
+    -------
+    callable
+        ``handler`` itself.
+
+    Examples
+    --------
+    >>> import asyncio, pacsnb.net as net
+    >>> from pacsnb.net.scp import inline
+    >>> @inline
+    ... def on_echo(request):
+    ...     return 0
+    >>> async def demo():
+    ...     async with net.Server({"C-ECHO": on_echo}, port=0, ae_title="SCP") as server:
+    ...         async with net.connect("127.0.0.1", server.port, called_ae="SCP",
+    ...                                contexts=["1.2.840.10008.1.1"]) as assoc:
+    ...             return [await assoc.echo() for _ in range(3)], server.statistics["C-ECHO"]
+    >>> asyncio.run(demo())
+    ([0, 0, 0], 3)
+    """
+    try:
+        setattr(handler, _INLINE_ATTR, True)
+    except (AttributeError, TypeError):  # a bound method or a builtin: wrap it
+        original = handler
+
+        @functools.wraps(original)
+        def handler(request):  # type: ignore[no-redef]
+            return original(request)
+        setattr(handler, _INLINE_ATTR, True)
+    return handler
+
+
+def _is_inline(handler: Any) -> bool:
+    return bool(getattr(handler, _INLINE_ATTR, False))
+
+
+class _Suspended(Exception):
+    """An inline ``async def`` handler waited for something."""
+
+
+def _call_inline(handler: Callable, request: ServiceRequest) -> Any:
+    result = handler(request)
+    if inspect.iscoroutine(result):  # an async def marked inline: run it to its end, here
+        try:
+            result.send(None)
+        except StopIteration as done:
+            return done.value
+        result.close()
+        raise _Suspended(f"the inline handler {getattr(handler, '__name__', handler)!r} waited for "
+                         f"something; an inline handler must not (remove the inline mark)")
+    if inspect.isawaitable(result):
+        raise _Suspended(f"the inline handler {getattr(handler, '__name__', handler)!r} returned an "
+                         f"awaitable; an inline handler must give its result at once")
+    return result
+
+
+_SERVICE_OF: dict[type, str] = {}
+
+
+def _service_of(command: Command) -> str:
+    cls = type(command)
+    service = _SERVICE_OF.get(cls)
+    if service is None:
+        service = _SERVICE_OF[cls] = command.service
+    return service
+
+
 # --- the server ---------------------------------------------------------------------------------
 
 _FAILURE = {"C-STORE": Status.CANNOT_UNDERSTAND, "C-FIND": Status.CANNOT_UNDERSTAND}
@@ -500,6 +600,7 @@ class Server:
         self._tasks: set[asyncio.Task] = set()
         self._stopping = False
         self._next_id = 0
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         state = f"listening on {self.host}:{self.port}" if self.is_serving else "stopped"
@@ -587,6 +688,9 @@ class Server:
             await asyncio.wait_for(server.wait_closed(), 1.0)
         except asyncio.TimeoutError:  # pragma: no cover
             pass
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
         log.info("%s stopped", self.ae_title)
 
     async def __aenter__(self) -> "Server":
@@ -662,15 +766,154 @@ class Server:
 
     async def _messages(self, conn: Connection, info: AssociationInfo,
                         contexts: dict[int, NegotiatedContext]) -> None:
-        if conn.window > 1:
-            await self._messages_window(conn, info, contexts)
+        fast = {k: h for k, h in self.handlers.items()
+                if k in _INLINE_SERVICES and (_is_inline(h) or (conn.window == 1 and not _on_loop(h)))}
+        if fast:
+            conn.on_message = functools.partial(self._inline, conn, info, contexts, fast)
+        try:
+            if conn.window > 1:
+                await self._messages_window(conn, info, contexts)
+            else:
+                await self._messages_one(conn, info, contexts)
+        finally:
+            conn.on_message = None
+
+    def _inline(self, conn: Connection, info: AssociationInfo, contexts: dict[int, NegotiatedContext],
+                handlers: dict[str, Callable], msg: Message) -> bool:
+        """The fast path (``Connection.on_message``), for requests with one response: a handler
+        marked :func:`inline` runs at once, on the loop, and its response is written at once;
+        a plain function (on an association without an operations window) is handed to a
+        worker thread straight from the receive path, and its response is written as soon as
+        it returns (the association's task does not wake up for it; messages that arrive
+        meanwhile wait for it, in order). ``False`` leaves ``msg`` to the association's task."""
+        cmd = msg.command
+        service = _service_of(cmd)
+        handler = handlers.get(service)
+        if handler is None or self._stopping or not cmd.is_request:
+            return False
+        ctx = contexts.get(msg.context_id)
+        if ctx is None or conn.machine.state is not State.STA6 or not conn.can_write_now():
+            return False
+        if service == "N-CREATE" and not cmd.affected_sop_instance_uid:
+            return False  # the performer names the instance: the usual path does it
+        stats = self._stats
+        stats["messages_received"] += 1
+        stats[service] += 1
+        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled)
+        if not _is_inline(handler):
+            self._in_thread(conn, ctx, msg, service, handler, request)
+            return True
+        try:
+            rsp, data = _single_response(cmd, _call_inline(handler, request), ctx)
+        except Exception as err:
+            log.exception("%s: the %s handler failed", self.ae_title, service)
+            rsp, data = cmd.response(_FAILURE.get(service, Status.PROCESSING_FAILURE),
+                                     error_comment=_comment(err)), None
+        finally:
+            if msg.data is not None and hasattr(msg.data, "close"):
+                msg.data.close()
+        if rsp.status and status_category(rsp.status).value == "failure":
+            stats["failures"] += 1
+        stats["responses_sent"] += 1
+        if not conn.write_message_now(ctx.context_id, rsp, data, any_size=True):  # pragma: no cover
+            conn.busy = True  # cannot happen (checked above): send it in order anyway
+
+            async def later() -> None:
+                try:
+                    await conn.send_message(ctx.context_id, rsp, data)
+                finally:
+                    conn.busy = False
+            self._loop_task(later())
+        return True
+
+    def _in_thread(self, conn: Connection, ctx: NegotiatedContext, msg: Message, service: str,
+                   handler: Callable, request: ServiceRequest) -> None:
+        """Run a blocking handler in a worker thread; answer from the loop when it returns."""
+        loop = asyncio.get_running_loop()
+        conn.busy = True  # later messages queue for the association's task, which waits for this one
+        conn.pending = loop.create_future()
+        pool = self._pool
+        if pool is None:
+            pool = self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="pacsnb-handler")
+
+        def returned(future: concurrent.futures.Future) -> None:  # in the worker thread
+            try:
+                error = future.exception()
+            except BaseException as err:  # pragma: no cover - cancelled: nothing cancels these
+                error = err
+            result = None if error is not None else future.result()
+            try:
+                loop.call_soon_threadsafe(self._thread_done, conn, ctx, msg, service, result, error)
+            except RuntimeError:  # pragma: no cover - the loop is closed: nobody to answer
+                pass
+
+        try:
+            pool.submit(handler, request).add_done_callback(returned)
+        except RuntimeError as err:  # pragma: no cover - the pool was shut down (stopping)
+            self._thread_done(conn, ctx, msg, service, None, err)
+
+    def _thread_done(self, conn: Connection, ctx: NegotiatedContext, msg: Message, service: str,
+                     result: Any, error: BaseException | None) -> None:
+        cmd = msg.command
+        try:
+            if error is not None:
+                raise error
+            rsp, data = _single_response(cmd, result, ctx)
+        except BaseException as err:  # the handler's, from its thread: answered with a failure status
+            log.error("%s: the %s handler failed", self.ae_title, service, exc_info=err)
+            rsp, data = cmd.response(_FAILURE.get(service, Status.PROCESSING_FAILURE),
+                                     error_comment=_comment(err)), None
+        finally:
+            if msg.data is not None and hasattr(msg.data, "close"):
+                msg.data.close()
+
+        def finish() -> None:
+            conn.busy = False
+            pending, conn.pending = conn.pending, None
+            if pending is not None and not pending.done():
+                pending.set_result(None)
+            if self._stopping:  # the work in flight is done: end the association
+                conn.abort()
+
+        if conn.closed or conn.machine.state.value not in (6, 8):
+            finish()
             return
+        if rsp.status and status_category(rsp.status).value == "failure":
+            self._stats["failures"] += 1
+        self._stats["responses_sent"] += 1
+        try:
+            sent = conn.write_message_now(ctx.context_id, rsp, data, any_size=True)
+        except NetworkError:  # pragma: no cover - closed as we answered
+            sent = True
+        if sent:
+            finish()
+            return
+
+        async def later() -> None:  # the peer is slow to read: wait for the transport
+            try:
+                await conn.send_message(ctx.context_id, rsp, data)
+            except NetworkError:  # pragma: no cover
+                pass
+            finally:
+                finish()
+        self._loop_task(later())
+
+    def _loop_task(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _messages_one(self, conn: Connection, info: AssociationInfo,
+                            contexts: dict[int, NegotiatedContext]) -> None:
         while True:
             if self._stopping:
                 conn.abort()
                 self._stats["associations_aborted"] += 1
                 return
             ev = await conn.next_event()
+            if conn.pending is not None:  # a request handed to a worker thread is answered first
+                await conn.pending
             if isinstance(ev, Message):
                 conn.busy = True
                 try:
@@ -871,6 +1114,13 @@ def _advance(iterator) -> tuple[bool, Any]:
 @functools.lru_cache(maxsize=256)
 def _runs_on_loop(handler: Callable) -> bool:
     return inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
+
+
+def _on_loop(handler: Callable) -> bool:
+    try:
+        return _runs_on_loop(handler)
+    except TypeError:  # an unhashable callable
+        return inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
 
 
 async def _call(handler: Callable, request: ServiceRequest) -> Any:

@@ -585,7 +585,11 @@ class Association(QueryRetrieveSCU):
 
     async def _echo(self) -> int:
         self._check()
-        ctx = next((c for c in self.accepted_contexts if c.abstract_syntax == VERIFICATION_SOP_CLASS), None)
+        cached = getattr(self, "_echo_context", None)
+        if cached is None or cached[0] is not self.contexts:  # looked up once per association
+            found = next((c for c in self.accepted_contexts if c.abstract_syntax == VERIFICATION_SOP_CLASS), None)
+            cached = self._echo_context = (self.contexts, found)
+        ctx = cached[1]
         if ctx is None:
             raise NetworkError(f"{self.where} did not accept the Verification SOP Class; propose it "
                                f"in connect(contexts=...)")

@@ -699,12 +699,60 @@ class StateMachine:
         """
         if not isinstance(pdu, PDataTF):
             pdu = PDataTF(tuple(pdu))
+        if self.state is State.STA6 and not _debug():  # the common case (DT-1), without the table
+            if self.peer_max_length and pdu.length > self.peer_max_length:
+                raise LocalProtocolError(f"P-DATA-TF PDU-length {pdu.length} exceeds the peer's maximum "
+                                         f"length {self.peer_max_length}; split it with fragment()")
+            data = pdu.encode()
+            self.last_transition = _DT1
+            return [SendPDU(pdu, data)]
         if (self.state, Event.EVT9) in TRANSITIONS and self.peer_max_length \
                 and pdu.length > self.peer_max_length:
             raise LocalProtocolError(f"P-DATA-TF PDU-length {pdu.length} exceeds the peer's maximum "
                                      f"length {self.peer_max_length}; split it with fragment()")
         data = pdu.encode()
         return self._handle(Event.EVT9, pdu, data=data)
+
+    def send_encoded_data(self, data: bytes) -> bytes:
+        """P-DATA request (Evt9) for a P-DATA-TF PDU already encoded: ``data`` is checked
+        and returned, to be written as it is (the fast path of the transport, which caches
+        the encodings of frequent messages).
+
+        The transition is the same as :meth:`send_data`'s (DT-1 in Sta6, AR-7 in Sta8);
+        no :class:`Output` is made: the caller writes ``data``.
+
+        Raises
+        ------
+        LocalProtocolError
+            Not in Sta6 or Sta8, ``data`` is not one whole P-DATA-TF PDU, or it is longer
+            than the peer's Maximum Length.
+
+        Examples
+        --------
+        >>> from pacsnb.net.pdu import PDataTF, PDV
+        >>> sm = StateMachine()
+        >>> raw = PDataTF([PDV(1, b"abc", is_command=True)]).encode()
+        >>> try:
+        ...     sm.send_encoded_data(raw)
+        ... except Exception as err:
+        ...     print(type(err).__name__)
+        LocalProtocolError
+        """
+        state = self.state
+        if state is not State.STA6 and state is not State.STA8:
+            self._undefined(Event.EVT9)
+        if len(data) < 12 or data[0] != 0x04 or int.from_bytes(data[2:6], "big") != len(data) - 6:
+            raise LocalProtocolError("send_encoded_data() takes exactly one encoded P-DATA-TF PDU")
+        if self.peer_max_length and len(data) - 6 > self.peer_max_length:
+            raise LocalProtocolError(f"P-DATA-TF PDU-length {len(data) - 6} exceeds the peer's maximum "
+                                     f"length {self.peer_max_length}; split it with fragment()")
+        if state is State.STA6:
+            self.last_transition = _DT1
+        else:
+            self.last_transition = (State.STA8, Event.EVT9, "AR-7", State.STA8)
+        if _debug():
+            log.debug("%s + %s: %s -> %s", state.name, Event.EVT9.name, self.last_transition[2], state.name)
+        return data
 
     def send_release_request(self) -> list[Output]:
         """A-RELEASE request (Evt11)."""
@@ -728,6 +776,37 @@ class StateMachine:
             return []  # a timer that fired while being stopped
         return self._handle(Event.EVT18)
 
+    def receive_pdata(self, data: bytes) -> bool:
+        """Take ``data`` as one whole P-DATA-TF PDU with a single PDV item, if it is one and
+        nothing else is pending: the fast path of :meth:`receive_bytes` for the common case.
+
+        Returns ``True`` when the PDU was taken (Evt10 in Sta6: DT-2, recorded in
+        :attr:`last_transition`); the caller then reads the PDV itself from ``data``:
+        context ID at byte 10, message control header at byte 11, fragment from byte 12.
+        Returns ``False``, changing nothing, for anything else (other states, other PDUs,
+        several PDVs or PDUs, partial PDUs, bytes already buffered, a PDU-length this side
+        does not accept, debug logging on): then call :meth:`receive_bytes`, which handles
+        every case.
+
+        Examples
+        --------
+        >>> from pacsnb.net.pdu import PDataTF, PDV
+        >>> raw = PDataTF([PDV(1, b"abc", is_command=True)]).encode()
+        >>> StateMachine().receive_pdata(raw)     # no association: the general path decides
+        False
+        """
+        if self.state is not State.STA6 or len(data) < 12 or data[0] != 0x04:
+            return False
+        reader = self._reader
+        if reader._buf or reader.failed is not None or _debug():
+            return False
+        length = len(data) - 6
+        if int.from_bytes(data[2:6], "big") != length or length > reader._max_pdata \
+                or int.from_bytes(data[6:10], "big") != length - 4:
+            return False
+        self.last_transition = _DT2
+        return True
+
     def receive_bytes(self, data: bytes) -> list[Output]:
         """Bytes received on the transport connection (Evt3, 4, 6, 10, 12, 13, 16, 19).
 
@@ -738,16 +817,22 @@ class StateMachine:
         if self.state == State.STA4:
             raise LocalProtocolError("bytes received in Sta4, before the transport connection "
                                      "is open: call transport_connected() first")
-        self._reader.feed(data)
+        reader = self._reader
+        reader.feed(data)
         out: list[Output] = []
-        while self.state != State.STA1:
+        debug = _debug()
+        while self.state is not State.STA1:
             try:
-                pdu = self._reader.next_pdu()
+                pdu = reader.next_pdu()
             except PDUError as err:
                 out += self._handle(Event.EVT19, error=err)
                 continue
             if pdu is None:
                 break
+            if self.state is State.STA6 and type(pdu) is PDataTF and not debug:
+                out.append(DataIndication(pdu))  # DT-2, the common case, without the table
+                self.last_transition = _DT2
+                continue
             out += self._handle(_EVENT_FOR_PDU[type(pdu)], pdu)
         return out
 
@@ -760,7 +845,8 @@ class StateMachine:
             return self._undefined(event)
         out: list[Output] = []
         next_state = self._actions[action](out, pdu, data, error)
-        log.debug("%s + %s: %s -> %s", self.state.name, event.name, action, next_state.name)
+        if _debug():
+            log.debug("%s + %s: %s -> %s", self.state.name, event.name, action, next_state.name)
         self.last_transition = (self.state, event, action, next_state)
         self.state = next_state
         for o in out:
@@ -954,6 +1040,17 @@ class StateMachine:
         out.append(ProviderAbortIndication(reason, message))
         self._start_timer(out)
         return State.STA13
+
+
+#: The transitions of the data transfer fast paths (PS3.8 Table 9-10).
+_DT1 = (State.STA6, Event.EVT9, "DT-1", State.STA6)
+_DT2 = (State.STA6, Event.EVT10, "DT-2", State.STA6)
+_DEBUG = logging.DEBUG
+
+
+def _debug() -> bool:
+    """Whether transitions are logged (the fast paths then go through the table, which logs)."""
+    return log.isEnabledFor(_DEBUG)
 
 
 def _max_length(value: int | None) -> int:

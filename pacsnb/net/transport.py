@@ -51,9 +51,9 @@ import ssl as _ssl
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from pacsnb.errors import LocalProtocolError, NetworkError, PDUError
-from pacsnb.net.dimse import (Command, CCancelRQ, DataSource, MessageAssembler, SinkFactory,
-                              message_to_pdus)
+from pacsnb.errors import DicomValueError, LocalProtocolError, NetworkError, PDUError
+from pacsnb.net.dimse import (Command, CCancelRQ, DataSource, Message, MessageAssembler, SinkFactory,
+                              command_pdu, message_to_pdus)
 from pacsnb.net.pdu import AssociateAC, AssociateRJ, AssociateRQ, PDataTF
 from pacsnb.net.statemachine import (CloseTransport, ConnectTransport, DataIndication, Indication,
                                      Output, SendPDU, StartTimer, StateMachine, StopTimer)
@@ -141,15 +141,20 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
 
 class _EventQueue:
     """A FIFO of events for the consumer of a connection: ``asyncio.Queue`` without its
-    costs (a task and a timer per timed wait): one future per wait, a ``call_later`` handle
-    for its timeout."""
+    costs (a task and a timer per timed wait): one future per wait, and one timer handle
+    for the timeouts of the consumer's successive waits (re-armed only when it fires
+    before the current deadline, so a tight request/response loop schedules no timer per
+    message)."""
 
-    __slots__ = ("_items", "_waiters", "_loop")
+    __slots__ = ("_items", "_waiters", "_loop", "_timer", "_timed", "_deadline")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._items: collections.deque = collections.deque()
         self._waiters: collections.deque = collections.deque()
         self._loop = loop
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed: asyncio.Future | None = None
+        self._deadline = 0.0
 
     def qsize(self) -> int:
         return len(self._items)
@@ -169,7 +174,18 @@ class _EventQueue:
         while not self._items:
             waiter = self._loop.create_future()
             self._waiters.append(waiter)
-            timer = self._loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+            timer = None
+            if timeout is not None:
+                if self._timed is None:  # the shared deadline timer
+                    self._timed = waiter
+                    self._deadline = self._loop.time() + timeout
+                    if self._timer is not None and self._timer.when() > self._deadline:
+                        self._timer.cancel()
+                        self._timer = None
+                    if self._timer is None:
+                        self._timer = self._loop.call_at(self._deadline, self._on_timer)
+                else:  # a second timed waiter at once: a timer of its own
+                    timer = self._loop.call_later(timeout, _expire, waiter)
             try:
                 await waiter
             except BaseException:
@@ -179,9 +195,27 @@ class _EventQueue:
             finally:
                 if timer is not None:
                     timer.cancel()
+                if self._timed is waiter:
+                    self._timed = None
                 if waiter in self._waiters:  # still there after a timeout or a cancellation
                     self._waiters.remove(waiter)
         return self._items.popleft()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        waiter = self._timed
+        if waiter is None or waiter.done():
+            return
+        if self._loop.time() < self._deadline:  # a later wait moved the deadline: sleep on
+            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            return
+        self._timed = None
+        waiter.set_exception(asyncio.TimeoutError())
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _wake(self) -> None:
         while self._waiters:
@@ -253,6 +287,14 @@ class Connection(asyncio.Protocol):
         #: Operations that may be outstanding at once on this association (the negotiated
         #: asynchronous operations window; 1: one at a time).
         self.window = 1
+        #: ``f(message) -> bool``, or ``None``: offered each complete message received while
+        #: nothing is queued for the consumer and it is not :attr:`busy`; ``True`` means the
+        #: hook handled it (answered it at once, on the loop) and it is not queued. The
+        #: fast path of a server for cheap requests (C-ECHO): no task wakes up for them.
+        self.on_message: Callable[[Message], bool] | None = None
+        #: A future the consumer awaits before handling the next event, while the
+        #: :attr:`on_message` hook has a request in progress (``None``: nothing is).
+        self.pending: asyncio.Future | None = None
         self._on_open = on_open
         self._loop = asyncio.get_running_loop()
         self._events = _EventQueue(self._loop)
@@ -288,7 +330,21 @@ class Connection(asyncio.Protocol):
         """Bytes from the peer go to the state machine."""
         self.statistics["bytes_received"] += len(data)
         self._last_activity = self._loop.time()
-        self._apply(self.machine.receive_bytes(data))
+        if self.machine.receive_pdata(data):  # one whole P-DATA-TF, one PDV: read it here
+            ctl = data[11]
+            try:
+                message = self.assembler.feed_fragment(data[10], data[12:], bool(ctl & 1), bool(ctl & 2))
+            except PDUError as err:
+                self._protocol_error(err)
+                return
+            if message is not None:
+                self._deliver((message,))
+            return
+        outputs = self.machine.receive_bytes(data)
+        if len(outputs) == 1 and type(outputs[0]) is DataIndication:  # the common case
+            self._data(outputs[0])
+        else:
+            self._apply(outputs)
 
     def eof_received(self) -> bool | None:
         """The peer closed its side: close ours too."""
@@ -309,6 +365,7 @@ class Connection(asyncio.Protocol):
             except OSError:  # pragma: no cover
                 pass
         self._events.put_nowait(ConnectionClosed(exc))
+        self._events.close()
         if not self._closed.done():
             self._closed.set_result(None)
 
@@ -346,17 +403,26 @@ class Connection(asyncio.Protocol):
             elif isinstance(o, ConnectTransport):
                 pass  # the requestor opens the socket itself (open_connection)
 
+    def _protocol_error(self, err: PDUError) -> None:
+        log.warning("%s: %s; aborting the association", self.peer, err)
+        self._events.put_nowait(ProtocolError(err))
+        self.abort()
+
     def _data(self, indication: DataIndication) -> None:
         try:
             messages = self.assembler.feed(indication.pdu)
         except PDUError as err:
-            log.warning("%s: %s; aborting the association", self.peer, err)
-            self._events.put_nowait(ProtocolError(err))
-            self.abort()
+            self._protocol_error(err)
             return
+        self._deliver(messages)
+
+    def _deliver(self, messages) -> None:
+        hook = self.on_message
         for m in messages:
-            if isinstance(m.command, CCancelRQ):
+            if type(m.command) is CCancelRQ:
                 self.cancelled.add(m.command.message_id_being_responded_to)
+                continue
+            if hook is not None and not self.busy and not self._events._items and hook(m):
                 continue
             self._events.put_nowait(m)
         if not self._paused and self._events.qsize() >= self.max_queued and self.transport is not None:
@@ -459,12 +525,58 @@ class Connection(asyncio.Protocol):
             raise NetworkError(f"the connection to {self.peer} is closed")
         self._apply(self.machine.send_data(pdu))
 
+    def can_write_now(self) -> bool:
+        """Whether :meth:`write_message_now` would write at once (no other message is being
+        sent, the transport's buffer is not full, the connection is open)."""
+        return not self._send_lock.locked() and self._writable.is_set() and not self._closed.done()
+
+    def write_message_now(self, context_id: int, command: Command, data: bytes | None = None, *,
+                          any_size: bool = False) -> bool:
+        """Send a small DIMSE message at once, without waiting, if nothing stops it: no
+        other message is being sent, the transport's buffer is not full, and the data set
+        (if any) is bytes of at most 64 KiB (of any size with ``any_size``). Returns
+        whether it was sent; if not, nothing was done (use :meth:`send_message`).
+
+        The PDU of a message without a data set comes from
+        :func:`~pacsnb.net.dimse.command_pdu` (cached for C-ECHO).
+
+        Raises
+        ------
+        NetworkError
+            The connection is closed.
+        """
+        if self._send_lock.locked() or not self._writable.is_set():
+            return False
+        if self.closed:
+            raise NetworkError(f"the connection to {self.peer} is closed")
+        machine = self.machine
+        if data is None:
+            if command.DATA_SET is True:
+                raise DicomValueError(f"a {command.name} needs a data set")
+            raw = command_pdu(context_id, command, machine.peer_max_length)
+            if raw is not None:
+                self._write([machine.send_encoded_data(raw)])
+                return True
+        elif not isinstance(data, (bytes, bytearray)) or (len(data) > _COALESCE_BELOW and not any_size):
+            return False
+        chunks: list[bytes] = []
+        large = data is not None and len(data) > _COALESCE_BELOW
+        for pdu in message_to_pdus(context_id, command, data, max_pdu_length=machine.peer_max_length):
+            for o in machine.send_data(pdu):
+                chunks.append(o.data)  # SendPDU only: Evt9 in Sta6 or Sta8
+            if large:  # write as they come: joining would copy
+                self._write(chunks)
+        self._write(chunks)
+        return True
+
     async def send_message(self, context_id: int, command: Command, data: DataSource | None = None) -> None:
         """Send a DIMSE message, fragmented to the peer's maximum length.
 
         Messages sent concurrently (responses of operations handled at once) go one after
         the other: the fragments of two messages are never interleaved.
         """
+        if (data is None or type(data) is bytes) and self.write_message_now(context_id, command, data):
+            return
         async with self._send_lock:
             # the PDUs of a message go to the transport in as few writes (system calls) as
             # possible: a C-ECHO-RQ or a small C-STORE-RQ and its data set in one
