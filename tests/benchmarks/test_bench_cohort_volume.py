@@ -24,4 +24,9 @@ def test_bench_cohort_volume_quick(tmp_path: Path):
     f = json.loads(out_json.read_text())["b"]
     assert f["pydicom_seconds"] > 0 and f["pacsnb_seconds"] > 0
     assert abs(f["ratio"] - f["pydicom_seconds"] / f["pacsnb_seconds"]) < 1e-9
+    assert "median of" in text and re.search(r"best \d+\.\d+ s", text), text
+    for side in ("pydicom", "pacsnb"):  # the figure is the median of the repeats, the best printed too
+        times = sorted(f[f"{side}_times"])
+        assert len(times) >= 3 and f[f"{side}_seconds"] == times[len(times) // 2]
+        assert f[f"{side}_best_seconds"] == times[0]
     assert f["pacsnb_peak_ratio"] > 0 and f["pydicom_peak_ratio"] > 0

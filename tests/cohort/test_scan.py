@@ -241,10 +241,30 @@ def test_spawn_pool_is_reused_and_can_be_stopped(tmp_path):
     write_cohort(tmp_path, make_ct_series(n_slices=140, rows=8, columns=8, seed=2), layout="series", progress=False)
     a = pacsnb.cohort.scan(tmp_path, workers=2, progress=False)
     pool = T._POOL
+    assert pool is not None and pool.n == 1 and pool.alive()  # workers=2: this process and one helper
+    procs = list(pool.procs)
     b = pacsnb.cohort.scan(tmp_path, workers=2, progress=False)
     assert T._POOL is pool and len(a) == len(b) == 140
     T.shutdown_pool()
-    assert T._POOL is None
+    assert T._POOL is None and not any(p.is_alive() for p in procs)
+
+
+def test_helper_that_dies_mid_scan_is_replaced_by_this_process(tmp_path, monkeypatch):
+    write_cohort(tmp_path, make_ct_series(n_slices=150, rows=8, columns=8, seed=5), layout="series", progress=False)
+    one = pacsnb.cohort.scan(tmp_path, progress=False)
+    real = T._pool
+
+    def dying(n):  # the helper dies after the pool was checked, before or while it scans
+        pool = real(n)
+        pool.procs[0].kill()
+        pool.procs[0].join(5)
+        return pool
+
+    monkeypatch.setattr(T, "_pool", dying)
+    with pytest.warns(pacsnb.cohort.ScanWarning, match="helper processes"):
+        two = pacsnb.cohort.scan(tmp_path, workers=2, progress=False)
+    _assert_same(one, two)
+    assert T._POOL is None  # the broken pool is dropped; the next scan starts a new one
 
 
 def test_no_pixel_data_is_read(tmp_path, monkeypatch):
@@ -290,7 +310,7 @@ def test_pool_failure_falls_back_to_this_process(tmp_path, monkeypatch):
     write_cohort(tmp_path, make_ct_series(n_slices=130, rows=8, columns=8, seed=4), layout="series", progress=False)
 
     def broken(n):
-        raise T._cf.process.BrokenProcessPool("no workers")
+        raise T._HelpersFailed("no helpers")
 
     monkeypatch.setattr(T, "_pool", broken)
     with pytest.warns(pacsnb.cohort.ScanWarning, match="__main__"):
@@ -381,3 +401,13 @@ def test_datetime_column(tmp_path, text, expected):
     assert str(df.AcquisitionDateTime.dtype) == "datetime64[us]"
     got = df.AcquisitionDateTime.iloc[0]
     assert (got is pd.NaT and expected is pd.NaT) or got == expected
+
+
+@pytest.mark.parametrize("n, workers", [(0, 2), (1, 2), (47, 2), (100, 2), (5000, 2), (5000, 4), (20000, 3)])
+def test_guided_chunks_cover_every_file_once_in_order(n, workers):
+    paths = [f"/x/{i:06d}" for i in range(n)]
+    parts = T._guided_chunks(paths, workers)
+    assert [p for part in parts for p in part] == paths
+    sizes = [len(p) for p in parts]
+    assert all(0 < s <= T.CHUNK for s in sizes)
+    assert sizes == sorted(sizes, reverse=True) or sizes[-1] < 48  # shrinking; the last may be a remainder

@@ -73,3 +73,45 @@ def test_dask_engine_all_columns(cohort):
 def test_dask_engine_refuses_the_cache(cohort):
     with pytest.raises(ValueError, match="local engine"):
         pacsnb.cohort.scan(cohort, engine="dask", cache=True)
+
+
+@pytest.mark.timeout(300)
+def test_dask_engine_returns_the_skipped_files_under_a_process_cluster(cohort):
+    import dask
+
+    local = _local(cohort, ["PatientID", "Rows"])
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        rows, errors = pacsnb.cohort.scan(cohort, ["PatientID", "Rows"], engine="dask", chunk_size=6,
+                                          return_errors=True)
+        assert isinstance(errors, dd.DataFrame) and list(errors.columns) == ["path", "reason"]
+        got_rows, got_errors = dask.compute(rows, errors)
+    _same(local, got_rows)
+    assert got_errors["path"].tolist() == [p for p, _ in local.attrs["errors"]] == [str(cohort / "broken.dcm")]
+    assert got_errors["reason"].tolist() == [r for _, r in local.attrs["errors"]]
+    assert str(got_errors["reason"].dtype) == "string"
+
+
+def test_dask_errors_and_rows_share_their_scan_tasks(cohort, monkeypatch):
+    import dask
+
+    import pacsnb.cohort.table as T
+
+    rows, errors = pacsnb.cohort.scan(cohort, ["PatientID"], engine="dask", chunk_size=8, return_errors=True)
+    calls = []
+    real = T._scan_chunk
+
+    def counting(paths, spec):
+        calls.append(len(paths))
+        return real(paths, spec)
+
+    monkeypatch.setattr(T, "_scan_chunk", counting)
+    with dask.config.set(scheduler="synchronous"):
+        got_rows, got_errors = dask.compute(rows, errors)
+    assert sum(calls) == len(got_rows) + len(got_errors)  # every file scanned once
+    assert len(got_errors) == 1
+
+
+def test_return_errors_is_for_the_dask_engine(cohort):
+    with pytest.raises(ValueError, match="engine='dask'"):
+        pacsnb.cohort.scan(cohort, return_errors=True, progress=False)
