@@ -14,7 +14,7 @@
 
     [limits]
     max_associations = 32
-    max_pdu_length = 65536
+    max_pdu_length = 1048576      # what we receive; what we send honours the peer's maximum
     network_timeout = 60
     max_find_results = 100000
 
@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pacsnb.errors import PacsnbError
+from pacsnb.net.pdu import DEFAULT_MAXIMUM_LENGTH
 
 __all__ = ["ServeConfig", "ConfigError", "load_config", "DEFAULT_CONFIG", "LIMITS"]
 
@@ -72,7 +73,7 @@ class ConfigError(PacsnbError, ValueError):
 
 
 #: The limits and their defaults.
-LIMITS: dict[str, Any] = {"max_associations": 32, "max_pdu_length": 65536, "network_timeout": 60.0,
+LIMITS: dict[str, Any] = {"max_associations": 32, "max_pdu_length": DEFAULT_MAXIMUM_LENGTH, "network_timeout": 60.0,
                           "artim_timeout": 30.0, "move_timeout": 30.0, "max_find_results": 100_000,
                           "spool_threshold": 8 << 20, "max_operations": 16}
 _DUPLICATES = ("reject", "replace", "keep")
@@ -97,7 +98,8 @@ commitment = true            # Storage Commitment Push Model SCP
 
 [limits]
 max_associations = 32
-max_pdu_length = 65536
+max_pdu_length = 1048576     # largest P-DATA PDU we accept (1 MiB, the network layer's default: fewer,
+                             # larger PDUs are faster); what we send honours each peer's own maximum
 network_timeout = 60         # seconds of silence before an association is aborted
 max_find_results = 100000    # answers to one C-FIND at most
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from pacsnb.services.handlers import ArchiveSCP
 from pacsnb.services.mpps import MPPS
 from pacsnb.services.worklist import Worklist
 
-__all__ = ["serve", "PacsServer", "build", "converter"]
+__all__ = ["serve", "PacsServer", "build", "converter", "DeidSummary"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,12 @@ class PacsServer:
         The :class:`~pacsnb.services.commitment.StorageCommitment` SCP (or ``None``).
     config
         The :class:`~pacsnb.services.config.ServeConfig` in force.
+    anonymizer
+        The :class:`~pacsnb.deid.Anonymizer` of the ``anonymize`` setting (or ``None``):
+        its ``report`` lists each image flagged (recognizable features, burned-in
+        annotation, ...), which the log only summarizes.
+    deid
+        The :class:`DeidSummary` hook of that anonymizer (or ``None``).
 
     Examples
     --------
@@ -94,6 +101,16 @@ class PacsServer:
         self.commitment = commitment
         self.config = config
         self._owns_archive = owns_archive
+        self.deid: DeidSummary | None = None
+        for fn in list(archive.on_ingest) + list(archive.on_retrieve):
+            if isinstance(fn, DeidSummary):
+                self.deid = fn
+
+    @property
+    def anonymizer(self) -> Any:
+        """The :class:`~pacsnb.deid.Anonymizer` de-identifying what is stored or sent (``None``
+        when there is none); its ``report`` has the per-image findings."""
+        return self.deid.anonymizer if self.deid is not None else None
 
     def __repr__(self) -> str:
         state = f"listening on {self.server.host}:{self.port}" if self.is_serving else "stopped"
@@ -137,6 +154,8 @@ class PacsServer:
         await self.server.stop(timeout)
         if self.commitment is not None:
             await self.commitment.drain(timeout)
+        if self.deid is not None:
+            self.deid.flush(final=True)
         if self._owns_archive:
             self.archive.close()
 
@@ -151,18 +170,134 @@ class PacsServer:
         await self.stop()
 
 
+class DeidSummary:
+    """The archive hook of the ``anonymize`` setting: an :class:`~pacsnb.deid.Anonymizer`
+    called once per image, whose findings are logged as a summary, not one WARNING per image.
+
+    An Anonymizer called directly logs a WARNING for each image it flags (recognizable
+    visual features, burned-in annotation, ...); a PACS receiving a thousand-slice series
+    would log a thousand of them. This hook keeps every finding in the Anonymizer's
+    ``report`` and logs one WARNING line per kind of finding: at the first finding, then
+    every ``every`` images that brought new findings, and the totals when the server stops.
+
+    Parameters
+    ----------
+    anonymizer
+        The :class:`~pacsnb.deid.Anonymizer`.
+    on
+        ``"ingest"`` or ``"retrieve"`` (for the messages).
+    every
+        Images between two summary lines.
+
+    Attributes
+    ----------
+    images : int
+        Images handed to the anonymizer so far.
+
+    Examples
+    --------
+    >>> from pacsnb.deid import Anonymizer
+    >>> from pacsnb.samples import make_ct_series
+    >>> hook = DeidSummary(Anonymizer("basic", key="k"))
+    >>> out = [hook(ds) for ds in make_ct_series(n_slices=2, rows=8, columns=8)]
+    >>> hook.images, hook.findings(), str(out[0].PatientName) != "Doe^John"
+    (2, {}, True)
+    """
+
+    def __init__(self, anonymizer: Any, on: str = "ingest", *, every: int = 1000) -> None:
+        self.anonymizer = anonymizer
+        self.on = on
+        self.every = max(1, int(every))
+        self.images = 0
+        self._lock = threading.Lock()
+        self._start = len(anonymizer.report)  # findings from before this hook are not ours
+        self._logged = self._start            # report entries already summarized
+        self._images_logged = 0
+        self._warned = False
+
+    def __repr__(self) -> str:
+        return f"<DeidSummary on {self.on}: {self.images} images, findings {self.findings()}>"
+
+    def __call__(self, ds: Any) -> Any:
+        """De-identify ``ds`` (per-image findings go to the report, not to the log)."""
+        an = self.anonymizer
+        batch = getattr(an, "_batch", None)
+        was = getattr(batch, "active", False)
+        if batch is not None:
+            batch.active = True  # the Anonymizer logs its findings at DEBUG level only
+        try:
+            return an(ds)
+        finally:
+            if batch is not None:
+                batch.active = was
+            with self._lock:
+                self.images += 1
+                due = self.images - self._images_logged >= self.every or (
+                    not self._warned and len(an.report) > self._logged)
+            if due:
+                self.flush()
+
+    def findings(self) -> dict[str, int]:
+        """``{finding: number of images}`` since this hook was made (failures excluded).
+
+        Examples
+        --------
+        >>> from pacsnb.deid import Anonymizer
+        >>> DeidSummary(Anonymizer("basic", key="k")).findings()
+        {}
+        """
+        return _count(self.anonymizer, self._start)
+
+    def flush(self, final: bool = False) -> None:
+        """Log the findings not summarized yet (one WARNING per kind); with ``final``, the
+        totals since the start as well.
+
+        Examples
+        --------
+        >>> from pacsnb.deid import Anonymizer
+        >>> DeidSummary(Anonymizer("basic", key="k")).flush(final=True)  # nothing to say
+        """
+        an = self.anonymizer
+        with self._lock:
+            start, self._logged = self._logged, len(an.report)
+            n_images, self._images_logged = self.images - self._images_logged, self.images
+            new = _count(an, start, self._logged)
+            if new:
+                self._warned = True
+        for flag, n in sorted(new.items()):
+            log.warning("de-identification on %s: %d of the last %d images flagged %r; each image is listed in "
+                        "PacsServer.anonymizer.report (summarized every %d images and at stop)", self.on, n,
+                        n_images, flag, self.every)
+        if final:
+            for flag, n in sorted(self.findings().items()):
+                log.warning("de-identification on %s: %d of %d images flagged %r in all; see "
+                            "PacsServer.anonymizer.report", self.on, n, self.images, flag)
+
+
+def _count(an: Any, start: int, stop: int | None = None) -> dict[str, int]:
+    with an._lock:
+        entries = an.report[start:stop]
+    images: dict[str, set[str]] = {}
+    for r in entries:
+        if r.get("flag") != "failed":  # a failure stops the store, which reports it by itself
+            images.setdefault(r["flag"], set()).add(r.get("SOPInstanceUID") or r.get("path") or str(id(r)))
+    return {flag: len(names) for flag, names in images.items()}
+
+
 def _anonymizer(spec: Any) -> tuple[Any, str]:
-    """(callable, "ingest" or "retrieve") from an ``anonymize`` setting."""
-    if callable(spec):
-        return spec, "ingest"
+    """(callable, "ingest" or "retrieve") from an ``anonymize`` setting; an Anonymizer is
+    wrapped in a :class:`DeidSummary`."""
     from pacsnb.deid import Anonymizer
 
+    if callable(spec):
+        return (DeidSummary(spec) if isinstance(spec, Anonymizer) else spec), "ingest"
     spec = dict(spec)
     on = spec.pop("on", "ingest")
     try:
-        return Anonymizer(spec.pop("profile", "basic"), spec.pop("options", ()), spec.pop("key", None), **spec), on
+        an = Anonymizer(spec.pop("profile", "basic"), spec.pop("options", ()), spec.pop("key", None), **spec)
     except TypeError as exc:
         raise ConfigError(f"anonymize: {exc}") from exc
+    return DeidSummary(an, on), on
 
 
 def converter(transfer_syntax: str) -> Callable[[Any], Any]:
@@ -365,7 +500,9 @@ async def serve(archive_root: str | os.PathLike | Archive | None = None, *, port
         ``"1.2.840.10008.1.2.5"``); ``None`` keeps them as received.
     limits
         ``max_associations``, ``max_pdu_length``, ``network_timeout``, ``max_find_results``,
-        ... (see :data:`pacsnb.services.config.LIMITS`).
+        ... (see :data:`pacsnb.services.config.LIMITS`). ``max_pdu_length`` is the largest
+        PDU we accept, 1 MiB by default like :class:`~pacsnb.net.Server` (fewer, larger PDUs
+        are faster); what we send always honours the peer's own maximum.
 
     Returns
     -------

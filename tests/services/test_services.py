@@ -9,6 +9,7 @@ import os
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import pacsnb
@@ -173,7 +174,9 @@ def test_move_to_a_second_scp_and_get_into_a_folder(tmp_path, cohort):
         series_uids = sorted(str(d.SOPInstanceUID) for d in cohort if d.SeriesInstanceUID == cohort[0].SeriesInstanceUID)
         assert got.ok and sorted(str(pacsnb.read(p).SOPInstanceUID) for p in (tmp_path / "got").iterdir()) == series_uids
         assert unknown.value.status == 0xA801
-        assert down.value.status in (0xA702, 0xA801) or down.value.status & 0xF000 in (0xA000, 0xC000)
+        # PS3.4 C.4.2.1.5: the destination is known but cannot be reached, so every C-STORE
+        # sub-operation fails: Refused, Out of Resources - Unable to perform sub-operations
+        assert down.value.status == 0xA702
     finally:
         pacs.close()
         sync.stop(dest)
@@ -220,23 +223,42 @@ def test_worklist_from_csv_dataframe_and_archive(tmp_path):
                    "ScheduledProcedureStepStartDate\n"
                    "P1,DOE^JANE,A1,MR,MR1,20240301\nP2,ROE^RICHARD,A2,CT,CT1,20240305\n"
                    "P3,POE^EDGAR,A3,CT,CT2,20240310\n")
-    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="RIS", worklist=csv))
-    try:
-        with sync.connect("127.0.0.1", pacs.port, called_ae="RIS", timeout=TIMEOUT) as a:
-            def q(**sps):
-                return a.find("STUDY", "worklist", PatientName=None, AccessionNumber=None,
-                              ScheduledProcedureStepSequence=dict({"Modality": None, "ScheduledStationAETitle": None,
-                                                                   "ScheduledProcedureStepStartDate": None}, **sps))
-            ct = q(Modality="CT")
-            station = q(ScheduledStationAETitle="MR1")
-            dates = q(ScheduledProcedureStepStartDate="20240304-20240311")
-            none = q(Modality="US")
+    frame = pd.DataFrame({"PatientID": ["P1", "P2", "P3"], "PatientName": ["DOE^JANE", "ROE^RICHARD", "POE^EDGAR"],
+                          "AccessionNumber": ["A1", "A2", "A3"], "Modality": ["MR", "CT", "CT"],
+                          "ScheduledStationAETitle": ["MR1", "CT1", "CT2"],
+                          "ScheduledProcedureStepStartDate": ["20240301", "20240305", "20240310"]})
+
+    def answers(source, folder):
+        pacs = sync.run(serve(tmp_path / folder, port=0, ae_title="RIS", worklist=source))
+        try:
+            with sync.connect("127.0.0.1", pacs.port, called_ae="RIS", timeout=TIMEOUT) as a:
+                def q(**sps):
+                    return a.find("STUDY", "worklist", PatientName=None, AccessionNumber=None,
+                                  ScheduledProcedureStepSequence=dict({"Modality": None, "ScheduledStationAETitle": None,
+                                                                       "ScheduledProcedureStepStartDate": None}, **sps))
+                return (len(pacs.worklist), q(Modality="CT"), q(ScheduledStationAETitle="MR1"),
+                        q(ScheduledProcedureStepStartDate="20240304-20240311"), q(Modality="US"),
+                        q(PatientName=None), a.find("STUDY", "worklist", PatientName="ROE*", AccessionNumber=None))
+        finally:
+            pacs.close()
+
+    def check(n, ct, station, dates, none, _all, by_name):
+        assert n == 3
         assert sorted(ct.AccessionNumber) == ["A2", "A3"]
         assert list(station.AccessionNumber) == ["A1"]
         assert sorted(dates.AccessionNumber) == ["A2", "A3"]
         assert len(none) == 0
-    finally:
-        pacs.close()
+        assert list(by_name.AccessionNumber) == ["A2"] and list(map(str, by_name.PatientName)) == ["ROE^RICHARD"]
+
+    from_csv = answers(csv, "a")
+    from_frame = answers(frame, "f")
+    from_api = answers(Worklist(frame), "w")
+    for got in (from_csv, from_frame, from_api):
+        check(*got)
+    # the same answers, row for row, whatever the source
+    key = lambda df: sorted(tuple(map(str, r)) for r in df[["AccessionNumber", "PatientName"]].values)  # noqa: E731
+    for got in (from_frame, from_api):
+        assert [key(df) for df in got[1:]] == [key(df) for df in from_csv[1:]]
     # the archive's own worklist persists in the archive folder
     arc = Archive(tmp_path / "b")
     wl = Worklist.for_archive(arc)
@@ -414,3 +436,50 @@ def test_conversion_on_ingest_keeps_the_pixels(tmp_path):
             assert (pacsnb.pixel_array(stored) == pacsnb.pixel_array(ds)).all()
     finally:
         pacs.close()
+
+
+def test_deid_findings_are_summarized_not_logged_per_image(tmp_path, caplog):
+    # images the de-identification flags (Recognizable Visual Features YES, option not chosen)
+    series = make_ct_series(n_slices=6, rows=8, columns=8)
+    for ds in series:
+        ds.RecognizableVisualFeatures = "YES"
+    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS",
+                          config={"anonymize": {"profile": "basic", "key": "k"}}))
+    with caplog.at_level("WARNING"):
+        try:
+            with sync.connect("127.0.0.1", pacs.port, called_ae="PACS", timeout=TIMEOUT) as a:
+                assert a.store(series, progress=False) == [0] * len(series)
+            assert pacs.deid.images == len(series)
+        finally:
+            pacs.close()
+    flagged = [r.getMessage() for r in caplog.records if "recognizable visual features" in r.getMessage()]
+    # one line at the first finding, the rest at stop, and the total: not one per image
+    assert flagged and len(flagged) <= 3 < len(series)
+    assert f"{len(series)} of {len(series)} images flagged 'recognizable visual features' in all" in flagged[-1]
+    # the detail stays retrievable, one entry per image
+    report = pacs.anonymizer.report
+    assert sorted(r["SOPInstanceUID"] for r in report) == sorted(str(d.SOPInstanceUID) for d in series)
+    assert {r["flag"] for r in report} == {"recognizable visual features"}
+
+
+def test_serve_limits_default_to_the_network_maximum_pdu(tmp_path):
+    import tomllib
+
+    from pacsnb.net.pdu import DEFAULT_MAXIMUM_LENGTH
+    from pacsnb.services.config import DEFAULT_CONFIG, LIMITS
+
+    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS"))
+    try:
+        assert pacs.config.limits["max_pdu_length"] == DEFAULT_MAXIMUM_LENGTH == LIMITS["max_pdu_length"]
+        # our SCU proposes a smaller maximum: what the server sends honours it (a 64 KiB image
+        # comes back whole in PDUs the SCU accepts)
+        series = make_ct_series(n_slices=2, rows=128, columns=128)
+        with sync.connect("127.0.0.1", pacs.port, called_ae="PACS", timeout=TIMEOUT, max_pdu_length=16384) as a:
+            assert a.store(series, progress=False) == [0, 0]
+            got = a.get("SERIES", into=tmp_path / "got", progress=False,
+                        StudyInstanceUID=str(series[0].StudyInstanceUID),
+                        SeriesInstanceUID=str(series[0].SeriesInstanceUID))
+        assert got.ok and got.completed == 2
+    finally:
+        pacs.close()
+    assert tomllib.loads(DEFAULT_CONFIG)["limits"]["max_pdu_length"] == DEFAULT_MAXIMUM_LENGTH
