@@ -27,7 +27,7 @@ import sys
 import threading
 from pathlib import Path
 
-from pacsnb.cli._args import add_association_args
+from pacsnb.cli._args import add_association_args, add_tls_args as _tls_options, tls_config
 from pacsnb.cli.dump import iter_files, with_path
 from pacsnb.errors import PacsnbError
 from pacsnb.net import Server, sync
@@ -35,7 +35,6 @@ from pacsnb.net.dimse import Status, StatusCategory, status_category
 from pacsnb.net.retrieve import safe_filename
 from pacsnb.net.scp import inline
 from pacsnb.net.scu import contexts_for
-from pacsnb.net.tls import TLSConfig
 
 __all__ = ["add_parsers", "run_echo", "run_store", "run_storescp", "storescp_server",
            "tls_config"]
@@ -68,76 +67,6 @@ def _common(p: argparse.ArgumentParser, aet: str, aec: str | None) -> None:
     p.add_argument("-v", "--verbose", dest="sub_verbose", action="count", default=0,
                    help="print what happens (-vv for debug logging)")
     add_association_args(p, aet, aec)
-
-
-def _tls_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("transport layer security (TLS), as dcmtk's")
-    g.add_argument("-tls", "--disable-tls", dest="tls", action="store_false", default=False,
-                   help="plain TCP (the default)")
-    g.add_argument("--tls", dest="tls", action="store_true",
-                   help="use TLS (a client without a certificate of its own)")
-    g.add_argument("+tls", "--enable-tls", dest="tls_key_cert", nargs=2, metavar=("KEYFILE", "CERTFILE"),
-                   help="use TLS with this private key and certificate (PEM)")
-    g.add_argument("--key", metavar="KEYFILE", help="our private key (PEM), with --cert")
-    g.add_argument("--cert", metavar="CERTFILE", help="our certificate (PEM); implies TLS")
-    g.add_argument("+pw", "--use-passwd", dest="tls_password", metavar="PASSWORD",
-                   help="the private key's password")
-    g.add_argument("+cf", "--add-cert-file", "--ca", dest="tls_ca", action="append", metavar="FILE",
-                   help="trust the certificates of this PEM file to sign the peer's (repeatable); "
-                        "for storescp, requires client certificates signed by them (mutual TLS)")
-    g.add_argument("+cd", "--add-cert-dir", dest="tls_ca_dir", metavar="DIR",
-                   help="trust the certificates of this folder (prepared with openssl rehash)")
-    prof = g.add_mutually_exclusive_group()
-    for flags, name, text in ((("+py", "--profile-bcp195-nd"), "bcp195-nd", "Non-downgrading BCP 195 (default)"),
-                              (("+px", "--profile-bcp195"), "bcp195", "BCP 195"),
-                              (("+pz", "--profile-bcp195-ex"), "bcp195-ex", "Extended BCP 195"),
-                              (("+pa", "--profile-aes"), "aes", "AES (retired)")):
-        prof.add_argument(*flags, dest="tls_profile", action="store_const", const=name,
-                          help=f"TLS profile: {text}")
-    peer = g.add_mutually_exclusive_group()
-    peer.add_argument("-rc", "--require-peer-cert", dest="tls_peer", action="store_const", const="require",
-                      help="verify the peer's certificate, fail if absent (default for a client, and for "
-                           "storescp when +cf is given)")
-    peer.add_argument("-vc", "--verify-peer-cert", dest="tls_peer", action="store_const", const="verify",
-                      help="verify the peer's certificate if it sends one (storescp)")
-    peer.add_argument("-ic", "--ignore-peer-cert", dest="tls_peer", action="store_const", const="ignore",
-                      help="do not verify the peer's certificate")
-
-
-def tls_config(args: argparse.Namespace) -> TLSConfig | None:
-    """The :class:`~pacsnb.net.tls.TLSConfig` asked for by the TLS flags, ``None`` for plain TCP.
-
-    Parameters
-    ----------
-    args
-        Parsed arguments of ``echo``, ``store`` or ``storescp``.
-
-    Returns
-    -------
-    TLSConfig or None
-
-    Examples
-    --------
-    >>> from pacsnb.cli import build_parser
-    >>> args = build_parser().parse_args(["storescp", "11112", "+tls", "server.key", "server.pem",
-    ...                                   "+cf", "ca.pem", "+pz"])
-    >>> cfg = tls_config(args)
-    >>> cfg.certfile, cfg.keyfile, cfg.cafile, cfg.profile
-    ('server.pem', 'server.key', ('ca.pem',), 'bcp195-ex')
-    >>> tls_config(build_parser().parse_args(["echo", "localhost", "104"])) is None
-    True
-    """
-    key_cert = getattr(args, "tls_key_cert", None)
-    key, cert = (key_cert[0], key_cert[1]) if key_cert else (getattr(args, "key", None), getattr(args, "cert", None))
-    if not (getattr(args, "tls", False) or key_cert or cert):
-        return None
-    if key is not None and cert is None:
-        raise PacsnbError("--key needs --cert (our certificate)")
-    cas = tuple(getattr(args, "tls_ca", None) or ())
-    return TLSConfig(certfile=cert, keyfile=key, cafile=cas or None, capath=getattr(args, "tls_ca_dir", None),
-                     password=getattr(args, "tls_password", None),
-                     profile=getattr(args, "tls_profile", None) or "bcp195-nd",
-                     peer_cert=getattr(args, "tls_peer", None))
 
 
 def add_parsers(sub) -> None:

@@ -6,7 +6,8 @@ Thin layers over :class:`pacsnb.net.sync.SyncAssociation`, with the flags dcmtk 
 (``-k 0010,0010=DOE*``, ``-k PatientName=DOE*``, ``-k StudyDate`` to ask for an attribute,
 ``-k QueryRetrieveLevel=SERIES`` or ``-k 0008,0052=SERIES`` for the level, and
 ``-k "ScheduledProcedureStepSequence[0].Modality=CT"`` inside a sequence), ``-od`` (where
-retrieved files go). Messages go to stderr as ``E: ...``; the exit status is 0 on
+retrieved files go), and the TLS flags of ``pacsnb echo`` (``--tls``, ``+tls KEY CERT``,
+``+cf CA``, ...: the association with the node goes over TLS). Messages go to stderr as ``E: ...``; the exit status is 0 on
 success and 1 on failure.
 
 Examples
@@ -31,7 +32,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from pacsnb.cli._args import add_association_args
+from pacsnb.cli._args import add_association_args, add_tls_args, tls_config
 from pacsnb.dicom import dictionary as _dictionary
 from pacsnb.errors import DicomValueError, DimseError, PacsnbError
 from pacsnb.net import sync
@@ -123,6 +124,7 @@ def _common(p: argparse.ArgumentParser, aet: str, models: str) -> None:
     p.add_argument("host", metavar="HOST")
     p.add_argument("port", type=int, metavar="PORT")
     add_association_args(p, aet, "ANY-SCP")
+    add_tls_args(p, key_cert_flags=False)
     p.add_argument("-k", "--key", dest="keys", action="append", default=[], metavar="KEY[=VALUE]",
                    help="a key: 0010,0010=DOE* or PatientName=DOE*; KEY alone asks for the attribute; "
                         "0008,0052=LEVEL sets the query level")
@@ -156,7 +158,7 @@ def add_parsers(sub) -> None:
     ('ME', 'patient', ['0010,0020=P1'], 104)
     """
     f = sub.add_parser("find", help="C-FIND query a DICOM node (like findscu)",
-                       description="Query a node and print the matches as a table (or CSV).")
+                       description="Query a node and print the matches as a table (or CSV).", prefix_chars="-+")
     _common(f, "FINDSCU", "PSW")
     f.add_argument("--csv", metavar="FILE", help="write the matches as CSV to FILE ('-': stdout)")
     f.set_defaults(func=run_find)
@@ -164,7 +166,7 @@ def add_parsers(sub) -> None:
     m = sub.add_parser("move", help="C-MOVE instances to an AE title (like movescu)",
                        description="Ask a node to send the matching instances to the move destination "
                                    "(-aem). With -aem equal to -aet (or ME) they come here: a storage SCP "
-                                   "listens on --port and writes them into -od.")
+                                   "listens on --port and writes them into -od.", prefix_chars="-+")
     _common(m, "MOVESCU", "PS")
     m.add_argument("-aem", "--move", dest="aem", default=None, metavar="AEM",
                    help="the move destination AE title (default: our -aet, i.e. here)")
@@ -178,7 +180,7 @@ def add_parsers(sub) -> None:
 
     g = sub.add_parser("get", help="C-GET instances into a folder (like getscu)",
                        description="Retrieve the matching instances over the same association "
-                                   "(nothing to configure on the node) into -od.")
+                                   "(nothing to configure on the node) into -od.", prefix_chars="-+")
     _common(g, "GETSCU", "PS")
     g.add_argument("-od", "--output-directory", dest="od", default=".", metavar="DIR",
                    help="where retrieved instances go (default: the current folder)")
@@ -208,7 +210,7 @@ def run_find(args: argparse.Namespace) -> int:
         elif level is None:
             level = "PATIENT" if args.model == "patient" else "STUDY"
         with sync.connect(args.host, args.port, ae_title=args.aet, called_ae=args.aec,
-                          timeout=args.timeout) as assoc:
+                          timeout=args.timeout, tls=tls_config(args)) as assoc:
             df = assoc.find(level, args.model, **keys)
     except PacsnbError as exc:
         _err(exc)
@@ -302,7 +304,7 @@ def _retrieve(kind: str, args: argparse.Namespace, op: Callable[[Any, str, dict]
     try:
         level, keys = _retrieve_keys(args)
         with sync.connect(args.host, args.port, ae_title=args.aet, called_ae=args.aec,
-                          timeout=args.timeout) as assoc:
+                          timeout=args.timeout, tls=tls_config(args)) as assoc:
             result = op(assoc, level, keys)
     except DimseError as exc:
         _err(exc)

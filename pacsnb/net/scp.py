@@ -457,6 +457,14 @@ class Server:
         The calling AE titles allowed (reason 3 for others); ``None`` allows any.
     max_associations
         Associations served at once; more are rejected (transient, local limit exceeded).
+    max_connections
+        Transport connections open at once, associated or not (default
+        ``max_associations + 16``: a few more than the associations, so that the excess
+        gets a proper A-ASSOCIATE-RJ). A connection beyond it is closed the moment it is
+        accepted (counted in ``statistics["connections_refused"]``), so that peers that
+        connect and send nothing cannot hold memory until ARTIM expires. With TLS a
+        connection counts once its handshake is done (handshakes are bounded by
+        ``artim_timeout``).
     maximum_length
         The largest P-DATA-TF PDU we accept (the Maximum Length we answer). What we send
         honours the peer's.
@@ -465,7 +473,9 @@ class Server:
         to close after a release or an abort (PS3.8 ARTIM timer).
     network_timeout
         Seconds of silence from a peer (while we wait for it) before its association is
-        aborted; ``None`` waits forever.
+        aborted, and seconds a response may wait for a peer that stopped reading (its
+        association is then aborted, the socket closed, and the server goes on serving
+        the others); ``None`` waits forever.
     sop_classes
         ``{service: SOP class UIDs}`` overriding the abstract syntaxes accepted for a
         service. By default: Verification for C-ECHO, every storage SOP class for C-STORE
@@ -527,6 +537,7 @@ class Server:
     def __init__(self, handlers: Mapping[str, Callable[[ServiceRequest], Any]], *, port: int = 11112,
                  host: str = "127.0.0.1", ae_title: str = "PACSNB", require_called_ae: bool = True,
                  calling_ae_titles: Iterable[str] | None = None, max_associations: int = 32,
+                 max_connections: int | None = None,
                  maximum_length: int = DEFAULT_MAXIMUM_LENGTH, artim_timeout: float = 30.0,
                  network_timeout: float | None = 60.0,
                  sop_classes: Mapping[str, Iterable[str]] | None = None, tls: Any = None,
@@ -544,6 +555,11 @@ class Server:
         self.port = port
         self.ae_title = ae_title
         self.max_associations = max_associations
+        #: Transport connections open at once; more are closed as soon as accepted.
+        self.max_connections = max_connections if max_connections is not None else max_associations + 16
+        if not isinstance(self.max_connections, int) or self.max_connections < 1:
+            raise NetworkError(f"max_connections must be a positive int, not {max_connections!r}")
+        self._open: set[Connection] = set()
         self.artim_timeout = artim_timeout
         self.network_timeout = network_timeout
         #: The server's :class:`ssl.SSLContext` (``None``: plain TCP).
@@ -591,7 +607,7 @@ class Server:
             maximum_length=maximum_length, user_identity=identity, roles=roles,
             async_operations_window=AsyncOperationsWindow(max_operations, 1) if max_operations > 1 else None)
         self._stats: dict[str, int] = {
-            "connections": 0, "associations_active": 0, "associations_accepted": 0,
+            "connections": 0, "connections_open": 0, "connections_refused": 0, "associations_active": 0, "associations_accepted": 0,
             "associations_rejected": 0, "associations_released": 0, "associations_aborted": 0,
             "messages_received": 0, "responses_sent": 0, "failures": 0,
             "bytes_received": 0, "bytes_sent": 0, **{s: 0 for s in SERVICES}}
@@ -626,8 +642,10 @@ class Server:
 
     @property
     def statistics(self) -> dict[str, int]:
-        """Live counters: associations (active, accepted, rejected, released, aborted),
-        messages received per service, responses sent, failures, bytes in and out."""
+        """Live counters: connections (accepted, open, refused beyond ``max_connections``),
+        associations (active, accepted, rejected, released, aborted: by the peer, by a
+        timeout, or because the peer stopped reading), messages received per service,
+        responses sent, failures, bytes in and out."""
         return dict(self._stats)
 
     # --- start and stop -----------------------------------------------------------------------
@@ -648,8 +666,9 @@ class Server:
         loop = asyncio.get_running_loop()
         self._stopping = False
         try:
-            self._server = await loop.create_server(self._factory, self.host, self.port, ssl=self.tls,
-                                                    reuse_address=True, backlog=128)
+            self._server = await loop.create_server(
+                self._factory, self.host, self.port, ssl=self.tls, reuse_address=True, backlog=128,
+                ssl_handshake_timeout=self.artim_timeout if self.tls is not None else None)
         except OSError as err:
             raise NetworkError(f"cannot listen on {self.host}:{self.port}: {err}") from None
         self.port = self._server.sockets[0].getsockname()[1]
@@ -704,7 +723,22 @@ class Server:
     def _factory(self) -> Connection:
         self._stats["connections"] += 1
         return Connection(StateMachine(artim_timeout=self.artim_timeout), sink=self._sink,
-                          on_open=self._serve, idle_timeout=self.network_timeout, statistics=self._stats)
+                          on_open=self._serve, idle_timeout=self.network_timeout, statistics=self._stats,
+                          admit=self._admit, on_close=self._closed)
+
+    def _admit(self, conn: Connection) -> bool:
+        if len(self._open) >= self.max_connections:
+            self._stats["connections_refused"] += 1
+            log.warning("%s: connection from %s closed: %d connections already open (max_connections)",
+                        self.ae_title, conn.peer, self.max_connections)
+            return False
+        self._open.add(conn)
+        self._stats["connections_open"] = len(self._open)
+        return True
+
+    def _closed(self, conn: Connection) -> None:
+        self._open.discard(conn)
+        self._stats["connections_open"] = len(self._open)
 
     def _sink(self, context_id: int, command: Command):
         if isinstance(command, CStoreRQ):
@@ -753,6 +787,10 @@ class Server:
         except asyncio.CancelledError:
             conn.abort()
             raise
+        except NetworkError as err:  # the peer went away or stopped reading: one line, no traceback
+            log.warning("%s: association with %s ended: %s", self.ae_title, conn.peer, err)
+            self._stats["associations_aborted"] += 1
+            conn.abort()
         except Exception:
             log.exception("%s: association with %s failed", self.ae_title, conn.peer)
             self._stats["associations_aborted"] += 1
@@ -951,8 +989,11 @@ class Server:
             conn.busy = bool(running)
             if self._stopping and not running:  # the work in flight is done: end the association
                 conn.abort()
-            if not task.cancelled() and task.exception() is not None:  # pragma: no cover - _handle answers
-                log.error("%s: handling a request failed: %r", self.ae_title, task.exception())
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, NetworkError):  # the peer went away: its association ends
+                log.warning("%s: association with %s: %s", self.ae_title, conn.peer, error)
+            elif error is not None:  # pragma: no cover - _handle answers
+                log.error("%s: handling a request failed: %r", self.ae_title, error)
 
         async def drain() -> None:
             if running:

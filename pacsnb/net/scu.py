@@ -1042,7 +1042,8 @@ async def _open(host: str, port: int, *, ae_title: str, called_ae: str, contexts
                        roles=_roles(pcs))
     machine = StateMachine(artim_timeout=timeout if timeout else 30.0)
     conn = await open_connection(host, port, rq, machine=machine, sink=_spool_sink,
-                                 ssl=ssl_context(tls, server_side=False), timeout=timeout)
+                                 ssl=ssl_context(tls, server_side=False), timeout=timeout,
+                                 write_timeout=dimse_timeout if dimse_timeout is not None else timeout)
     where = f"{called_ae} at {host}:{port}"
     try:
         ev = await conn.next_event(timeout)
@@ -1129,7 +1130,9 @@ def connect(host: str, port: int, *, ae_title: str = DEFAULT_AE_TITLE, called_ae
     timeout
         Seconds allowed for connecting, negotiating and releasing (also the ARTIM timer).
     dimse_timeout
-        Seconds to wait for each DIMSE response (default: ``timeout``).
+        Seconds to wait for each DIMSE response (default: ``timeout``), and for a peer
+        that stops reading what we send: then the association is aborted and
+        :class:`~pacsnb.errors.NetworkError` names the timeout.
     max_pdu_length
         The largest P-DATA-TF we accept (the Maximum Length we propose).
     max_operations

@@ -249,6 +249,15 @@ class Connection(asyncio.Protocol):
         Complete messages waiting for the consumer beyond which reading pauses.
     statistics
         A dict whose ``bytes_received`` and ``bytes_sent`` counters are updated.
+    write_timeout
+        Seconds a sender may wait for a peer that does not read (the transport's buffer
+        stays full) before the association is aborted and the send raises
+        :class:`~pacsnb.errors.NetworkError`; default ``idle_timeout``. ``None``: never.
+    admit
+        For an acceptor: ``f(connection) -> bool`` called when the socket opens;
+        ``False`` closes it at once (a limit on open connections).
+    on_close
+        ``f(connection)`` called once when the socket closes.
 
     Events handed out by :meth:`next_event`: the indications of the state machine
     (:class:`~pacsnb.net.AssociateIndication`, ...), :class:`~pacsnb.net.dimse.Message`
@@ -269,8 +278,16 @@ class Connection(asyncio.Protocol):
     def __init__(self, machine: StateMachine, *, sink: SinkFactory | None = None,
                  on_open: Callable[["Connection"], Awaitable[Any]] | None = None,
                  idle_timeout: float | None = None, max_queued: int = 16,
-                 statistics: dict | None = None) -> None:
+                 statistics: dict | None = None, write_timeout: float | None | str = "idle",
+                 admit: Callable[["Connection"], bool] | None = None,
+                 on_close: Callable[["Connection"], None] | None = None) -> None:
         self.machine = machine
+        #: Seconds a sender waits for a peer that does not read before aborting (``None``: never).
+        self.write_timeout = idle_timeout if write_timeout == "idle" else write_timeout
+        self._admit = admit
+        self._on_close = on_close
+        #: Whether the association was aborted because the peer stopped reading.
+        self.write_timed_out = False
         self.assembler = MessageAssembler(sink)
         self.transport: asyncio.Transport | None = None
         self.peer: tuple[str, int] | None = None
@@ -315,6 +332,9 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """The socket is open: TCP_NODELAY, then Evt2 (requestor) or Evt5 (acceptor)."""
         self.transport = transport  # type: ignore[assignment]
+        if self._admit is not None and not self._admit(self):
+            transport.abort()  # refused: closed at once, nothing started
+            return
         set_nodelay(transport)
         peer = transport.get_extra_info("peername")
         self.peer = tuple(peer[:2]) if peer else None
@@ -368,6 +388,8 @@ class Connection(asyncio.Protocol):
         self._events.close()
         if not self._closed.done():
             self._closed.set_result(None)
+            if self._on_close is not None:
+                self._on_close(self)
 
     def pause_writing(self) -> None:
         """The transport's write buffer is full: senders wait."""
@@ -432,6 +454,34 @@ class Connection(asyncio.Protocol):
     def _artim_expired(self) -> None:
         self._artim = None
         self._apply(self.machine.timer_expired())
+        self._force_close_if_stuck()
+
+    def _force_close_if_stuck(self) -> None:
+        """A transport closing with bytes the peer never reads would wait for it forever:
+        drop them and close now."""
+        t = self.transport
+        if t is not None and t.is_closing() and not self._closed.done() and t.get_write_buffer_size():
+            t.abort()
+
+    async def _wait_writable(self) -> None:
+        """Wait until the transport's buffer drains, at most :attr:`write_timeout` seconds;
+        then the association is aborted (A-ABORT, the socket closed at once) and
+        :class:`~pacsnb.errors.NetworkError` raised."""
+        if self.write_timeout is None:
+            await self._writable.wait()
+            return
+        try:
+            await asyncio.wait_for(self._writable.wait(), self.write_timeout)
+        except asyncio.TimeoutError:
+            if not self.closed:
+                self.write_timed_out = True
+                log.warning("%s: the peer read nothing for %s s while we were sending; aborting the "
+                            "association", self.peer, self.write_timeout)
+                self.abort()
+                if self.transport is not None:
+                    self.transport.abort()  # the A-ABORT cannot get past the unread bytes
+            raise NetworkError(f"{self.peer} stopped reading: nothing could be sent for {self.write_timeout} s "
+                               f"(the write timeout); the association was aborted") from None
 
     def _arm_idle(self) -> None:
         if self.idle_timeout is not None and self._idle is None:
@@ -520,7 +570,7 @@ class Connection(asyncio.Protocol):
     async def send_pdu(self, pdu: PDataTF) -> None:
         """Send one P-DATA-TF PDU, waiting while the transport's buffer is full."""
         if not self._writable.is_set():
-            await self._writable.wait()
+            await self._wait_writable()
         if self.closed:
             raise NetworkError(f"the connection to {self.peer} is closed")
         self._apply(self.machine.send_data(pdu))
@@ -586,7 +636,7 @@ class Connection(asyncio.Protocol):
                 if not self._writable.is_set():
                     self._write(chunks)
                     size = 0
-                    await self._writable.wait()
+                    await self._wait_writable()
                 if self.closed:
                     raise NetworkError(f"the connection to {self.peer} is closed")
                 for o in self.machine.send_data(pdu):
@@ -620,12 +670,14 @@ class Connection(asyncio.Protocol):
 async def open_connection(host: str, port: int, request: AssociateRQ, *,
                           machine: StateMachine | None = None, sink: SinkFactory | None = None,
                           ssl: _ssl.SSLContext | None = None, timeout: float | None = 30.0,
-                          idle_timeout: float | None = None,
+                          idle_timeout: float | None = None, write_timeout: float | None = None,
                           statistics: dict | None = None) -> Connection:
     """Open a transport connection and send ``request`` (A-ASSOCIATE-RQ).
 
     The answer is the connection's first event (:class:`~pacsnb.net.AssociateAccepted` or
-    :class:`~pacsnb.net.AssociateRejected`, or an abort).
+    :class:`~pacsnb.net.AssociateRejected`, or an abort). ``write_timeout`` bounds each wait
+    for a peer that does not read what we send (see :class:`Connection`; ``None``: the
+    idle timeout).
 
     Raises
     ------
@@ -650,7 +702,8 @@ async def open_connection(host: str, port: int, request: AssociateRQ, *,
     loop = asyncio.get_running_loop()
 
     def factory() -> Connection:
-        return Connection(machine, sink=sink, idle_timeout=idle_timeout, statistics=statistics)
+        return Connection(machine, sink=sink, idle_timeout=idle_timeout, statistics=statistics,
+                          write_timeout=write_timeout if write_timeout is not None else idle_timeout)
 
     try:
         _, conn = await asyncio.wait_for(

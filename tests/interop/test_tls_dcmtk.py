@@ -193,6 +193,32 @@ def test_cli_echo_and_store_with_dcmtk_tls_flags(pki, files, tmp_path):
     assert len(got) == len(files)
 
 
+def test_cli_find_and_get_over_mutual_tls(pki, tmp_path, capsys):
+    from pacsnb.cli import main
+    from pacsnb.net.memory import MemoryQR
+    series = make_ct_series(n_slices=2, rows=8, columns=8, seed=5)
+    server = _server(pki, MemoryQR(series).handlers())
+    try:
+        port = str(server.port)
+        flags = ["+tls", str(pki["client.key"]), str(pki["client"]), "+cf", str(pki["ca"])]
+        capsys.readouterr()
+        assert main(["find", "-aec", "PACSNB", *flags, "-S", "-k", "0008,0052=STUDY", "-k", "PatientID",
+                     "127.0.0.1", port]) == 0
+        found = capsys.readouterr().out
+        assert main(["get", "-aec", "PACSNB", *flags, "-od", str(tmp_path), "--no-progress",
+                     "-k", f"StudyInstanceUID={series[0].StudyInstanceUID}", "127.0.0.1", port]) == 0
+        # without TLS the server (TLS only) cannot be queried
+        plain = main(["find", "-aec", "PACSNB", "-to", "5", "-k", "PatientID", "127.0.0.1", port])
+        stats = server.statistics
+    finally:
+        sync.stop(server)
+    assert str(series[0].PatientID) in found and str(series[0].StudyInstanceUID) in found
+    assert plain == 1
+    assert sorted(str(pacsnb.read(f).SOPInstanceUID) for f in tmp_path.rglob("*.dcm")) == \
+        sorted(str(ds.SOPInstanceUID) for ds in series)
+    assert stats["C-FIND"] == 1 and stats["C-GET"] == 1
+
+
 def test_cli_storescp_with_tls_receives_from_dcmtk_storescu(pki, files, tmp_path):
     from pacsnb.cli import build_parser
     from pacsnb.cli.net import storescp_server
