@@ -353,6 +353,8 @@ def storescp_server(args: argparse.Namespace) -> Server:
     lock = threading.Lock()
     verbose = _verbose(args)
 
+    @inline  # like dcmtk's storescp: each file is saved on the receive path, one at a time (this
+    # process only receives; no task switch or thread hop per file)
     def on_store(request) -> int:
         name = safe_filename(request.sop_instance_uid)
         if os.sep in name or name in (".", "..") or (os.altsep and os.altsep in name):  # cannot happen
