@@ -34,6 +34,8 @@ import os
 import re
 import secrets
 
+from pacsnb.io.writer import fsync_dir  # the one folder sync, shared with pacsnb.write
+
 __all__ = ["safe_name", "instance_relpath", "temp_name", "temp_owner", "fsync_dir", "is_out_of_space",
            "DATA", "TMP", "INDEX"]
 
@@ -120,26 +122,6 @@ def temp_owner(name: str) -> int | None:
     """
     m = re.fullmatch(r"(\d+)-[0-9a-f]+\.tmp", name)
     return int(m.group(1)) if m else None
-
-
-def fsync_dir(folder: str) -> None:
-    """Sync a folder, so that a rename or a new entry in it is durable (where the platform
-    allows it).
-
-    Examples
-    --------
-    >>> fsync_dir("/tmp")
-    """
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def is_out_of_space(exc: BaseException) -> bool:

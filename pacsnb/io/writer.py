@@ -33,7 +33,7 @@ from pacsnb.dicom.vr import CHARSET_VRS, LONG_EXPLICIT_VRS, TEXT_VRS
 from pacsnb.errors import DicomValueError, InvalidDicomError
 from pacsnb.io.reader import data_set_encoding
 
-__all__ = ["write", "encode_dataset", "build_file_meta", "encode_file"]
+__all__ = ["write", "encode_dataset", "build_file_meta", "encode_file", "fsync_dir"]
 
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -328,8 +328,14 @@ def _umask() -> int:
 _UMASK = _umask()  # read once: os.umask is process-wide, so never toggle it later
 
 
-def _fsync_dir(folder: str) -> None:
-    """Make the rename durable (the directory entry), where the platform allows it."""
+def fsync_dir(folder: str) -> None:
+    """Sync a folder, so that a rename or a new entry in it is durable (where the platform
+    allows it; a folder that cannot be opened or synced is left as it is).
+
+    Examples
+    --------
+    >>> fsync_dir("/tmp")
+    """
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -405,7 +411,7 @@ def write(ds: Dataset, target: Union[str, os.PathLike, BinaryIO], transfer_synta
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:
         try:
             os.unlink(tmp)
