@@ -30,6 +30,58 @@ def codestream_array(data: Any, where: str) -> np.ndarray:
     return np.frombuffer(mv, dtype=np.uint8)
 
 
+def frame_output(out: np.ndarray | None, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """The array a decoder writes a frame into: a new one, or the caller's ``out`` once it
+    is checked to be a writeable C-contiguous array of the frame's shape and dtype.
+
+    Examples
+    --------
+    >>> frame_output(None, (2, 3), np.uint16).shape
+    (2, 3)
+    >>> frame_output(np.zeros((2, 2), np.uint8), (2, 3), np.uint8)
+    Traceback (most recent call last):
+    ...
+    ValueError: out must be a writeable C-contiguous uint8 array of shape (2, 3)
+    """
+    dtype = np.dtype(dtype)
+    if out is None:
+        return np.empty(shape, dtype)
+    if (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype
+            or not out.flags.c_contiguous or not out.flags.writeable):
+        raise ValueError(f"out must be a writeable C-contiguous {dtype} array of shape {shape}")
+    return out
+
+
+def jpeg_frame_params(params: Any, kwargs: dict, header: Callable[[], tuple[int, int, int, int]],
+                      where: str, what: str) -> Any:
+    """The :class:`~pacsnb.codecs.FrameParams` a JPEG decoder decodes a frame to: ``params``
+    with ``kwargs`` over it, or, when neither is given, the frame header's
+    ``header() -> (rows, columns, components, precision)`` (8 bits allocated for a precision
+    up to 8, else 16, unsigned); checked for a positive size and 8 or 16 bits allocated.
+
+    Examples
+    --------
+    >>> jpeg_frame_params(None, {}, lambda: (4, 5, 3, 12), "JPEG frame 0", "JPEG").bits_allocated
+    16
+    >>> jpeg_frame_params({"rows": 2, "columns": 2, "bits_allocated": 32}, {}, None, "JPEG frame 0", "JPEG")
+    Traceback (most recent call last):
+    ...
+    pacsnb.errors.CodecError: JPEG frame 0: Bits Allocated 32 is not supported; JPEG frames have 8 or 16
+    """
+    from pacsnb.codecs.rle import FrameParams  # rle imports this module
+
+    if params is None and not kwargs:
+        rows, columns, components, precision = header()
+        params = FrameParams(rows=rows, columns=columns, samples=components,
+                             bits_allocated=8 if precision <= 8 else 16)
+    p = FrameParams.of(params, **kwargs)
+    if p.rows <= 0 or p.columns <= 0 or p.samples < 1:
+        raise CodecError(f"{where}: Rows x Columns x Samples is {p.rows} x {p.columns} x {p.samples}")
+    if p.bits_allocated not in (8, 16):
+        raise CodecError(f"{where}: Bits Allocated {p.bits_allocated} is not supported; {what} frames have 8 or 16")
+    return p
+
+
 # -- JPEG (ITU-T T.81) marker names, shared by the JPEG codecs ------------------------------------
 #: The frame header (SOFn) markers and the coding process each starts (T.81 Table B.1).
 JPEG_SOF_NAMES = {0xC0: "baseline DCT", 0xC1: "extended sequential DCT", 0xC2: "progressive DCT",

@@ -78,7 +78,8 @@ from typing import Any
 import numpy as np
 
 from pacsnb.codecs import _jpeg_dct_kernels as K
-from pacsnb.codecs._common import JPEG_SOF_NAMES, codestream_array, jpeg_marker_name, jpeg_next_segment
+from pacsnb.codecs._common import (JPEG_SOF_NAMES, codestream_array, frame_output, jpeg_frame_params,
+                                   jpeg_marker_name, jpeg_next_segment)
 from pacsnb.codecs.rle import FrameParams
 from pacsnb.errors import CodecError
 
@@ -546,24 +547,15 @@ def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out
     """
     photometric = _photometric_of(params, kwargs)
     src = codestream_array(data, _where(frame))
-    if params is None and not kwargs:
+
+    def header() -> tuple[int, int, int, int]:
         h = read_header(src, frame=frame)
-        params = FrameParams(rows=h.rows, columns=h.columns, samples=h.components,
-                             bits_allocated=8 if h.precision <= 8 else 16)
-    p = FrameParams.of(params, **kwargs)
-    if p.rows <= 0 or p.columns <= 0 or p.samples < 1:
-        raise CodecError(f"{_where(frame)}: Rows x Columns x Samples is {p.rows} x {p.columns} x {p.samples}")
-    if p.bits_allocated not in (8, 16):
-        raise CodecError(f"{_where(frame)}: Bits Allocated {p.bits_allocated} is not supported; JPEG DCT frames "
-                         "have 8 or 16")
+        return h.rows, h.columns, h.components, h.precision
+
+    p = jpeg_frame_params(params, kwargs, header, _where(frame), "JPEG DCT")
     if colour not in ("auto", "raw"):
         raise ValueError(f"colour must be 'auto' or 'raw', not {colour!r}")
-    shape, dtype = p.shape, p.dtype
-    if out is None:
-        out = np.empty(shape, dtype)
-    elif (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype
-          or not out.flags.c_contiguous or not out.flags.writeable):
-        raise ValueError(f"out must be a writeable C-contiguous {dtype} array of shape {shape}")
+    out = frame_output(out, p.shape, p.dtype)
     flat = out.reshape(-1)
     h, fr = _parse(src, frame, p, flat)
     if fr.planes is not flat:

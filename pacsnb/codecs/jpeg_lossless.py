@@ -56,8 +56,9 @@ import numpy as np
 
 from pacsnb.codecs import _jpeg_kernels as K
 from pacsnb.codecs.rle import FrameParams
-from pacsnb.codecs._common import (JPEG_SOF_NAMES, JpegLosslessFrame, codestream_array, jpeg_check_frame,
-                                   jpeg_check_soi, jpeg_marker_name, jpeg_next_segment, jpeg_skip_scan)
+from pacsnb.codecs._common import (JPEG_SOF_NAMES, JpegLosslessFrame, codestream_array, frame_output,
+                                   jpeg_check_frame, jpeg_check_soi, jpeg_frame_params, jpeg_marker_name,
+                                   jpeg_next_segment, jpeg_skip_scan)
 from pacsnb.errors import CodecError
 
 __all__ = ["JPEG_LOSSLESS_P14", "JPEG_LOSSLESS_SV1", "JpegHeader", "decode_frame", "encode_frame",
@@ -324,22 +325,13 @@ def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out
     array([21, 22, 23], dtype=uint8)
     """
     src = codestream_array(data, _where(frame))
-    if params is None and not kwargs:
+
+    def header() -> tuple[int, int, int, int]:
         h = _parse(src, frame)
-        params = FrameParams(rows=h.rows, columns=h.columns, samples=h.components,
-                             bits_allocated=8 if h.precision <= 8 else 16)
-    p = FrameParams.of(params, **kwargs)
-    if p.rows <= 0 or p.columns <= 0 or p.samples < 1:
-        raise CodecError(f"{_where(frame)}: Rows x Columns x Samples is {p.rows} x {p.columns} x {p.samples}")
-    if p.bits_allocated not in (8, 16):
-        raise CodecError(f"{_where(frame)}: Bits Allocated {p.bits_allocated} is not supported; JPEG lossless "
-                         "frames have 8 or 16")
-    shape, dtype = p.shape, p.dtype
-    if out is None:
-        out = np.empty(shape, dtype)
-    elif (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype
-          or not out.flags.c_contiguous or not out.flags.writeable):
-        raise ValueError(f"out must be a writeable C-contiguous {dtype} array of shape {shape}")
+        return h.rows, h.columns, h.components, h.precision
+
+    p = jpeg_frame_params(params, kwargs, header, _where(frame), "JPEG lossless")
+    out = frame_output(out, p.shape, p.dtype)
     if p.bits_allocated == 16:
         work = out.reshape(-1).view(np.uint16)
     else:

@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from pacsnb.codecs import _kernels as K
-from pacsnb.codecs._common import codestream_array
+from pacsnb.codecs._common import codestream_array, frame_output
 from pacsnb.errors import CodecError
 
 __all__ = ["FrameParams", "decode_frame", "encode_frame", "parse_header", "RLE_LOSSLESS", "MAX_SEGMENTS"]
@@ -299,11 +299,7 @@ def decode_frame(data: Any, params: Any = None, *, frame: int | None = None, out
     nseg = p.samples * bps
     shape = p.shape
     dtype = _DTYPES[p.pixel_representation, bps]
-    if out is None:
-        out = np.empty(shape, dtype)
-    elif (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype
-          or not out.flags.c_contiguous or not out.flags.writeable):
-        raise ValueError(f"out must be a writeable C-contiguous {dtype} array of shape {shape}")
+    out = frame_output(out, shape, dtype)
     npix = p.rows * p.columns
     flat = out.reshape(-1).view(_UNSIGNED[bps])
     # one plane per segment; grey 8-bit decodes straight into the output
