@@ -179,6 +179,35 @@ def libjpeg_peer(p: FrameParams):
     return (lambda data: decode(data)), None
 
 
+def _gdcm_encoder(gdcm, p: FrameParams, syntax, bits: int, signed: int) -> Callable:
+    """An encoder of frames with ``p``'s size and samples to the gdcm transfer syntax
+    ``syntax`` (a ``gdcm.TransferSyntax`` constant), through ``gdcm.ImageChangeTransferSyntax``
+    on an image of ``bits``-bit samples."""
+
+    def enc(arr):
+        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
+        image = writer.GetImage()
+        image.SetNumberOfDimensions(2)
+        image.SetDimensions((p.columns, p.rows, 1))
+        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
+        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
+        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
+        image.SetPixelFormat(gdcm.PixelFormat(p.samples, bits, bits, bits - 1, signed))
+        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
+        elem.SetByteStringValue(arr.tobytes())
+        image.SetDataElement(elem)
+        conv = gdcm.ImageChangeTransferSyntax()
+        conv.SetTransferSyntax(gdcm.TransferSyntax(syntax))
+        conv.SetInput(image)
+        if not conv.Change():
+            raise RuntimeError("gdcm could not encode")
+        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
+        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
+        del writer
+        return data
+    return enc
+
+
 def gdcm_jpeg(p: FrameParams):
     """gdcm: decoding through pydicom's ``"gdcm"`` plug-in, encoding with
     ``gdcm.ImageChangeTransferSyntax`` to JPEG Lossless Process 14 SV1."""
@@ -196,28 +225,8 @@ def gdcm_jpeg(p: FrameParams):
         arr, _ = JPEGLosslessSV1Decoder.as_array(encapsulate([data]), decoding_plugin="gdcm", **kw)
         return arr
 
-    def enc(arr):
-        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
-        image = writer.GetImage()
-        image.SetNumberOfDimensions(2)
-        image.SetDimensions((p.columns, p.rows, 1))
-        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
-        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
-        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
-        image.SetPixelFormat(gdcm.PixelFormat(p.samples, p.bits_allocated, p.bits_allocated, p.bits_allocated - 1,
-                                              p.pixel_representation))
-        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
-        elem.SetByteStringValue(arr.tobytes())
-        image.SetDataElement(elem)
-        conv = gdcm.ImageChangeTransferSyntax()
-        conv.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
-        conv.SetInput(image)
-        if not conv.Change():
-            raise RuntimeError("gdcm could not encode")
-        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
-        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
-        del writer
-        return data
+    enc = _gdcm_encoder(gdcm, p, gdcm.TransferSyntax.JPEGLosslessProcess14_1, p.bits_allocated,
+                        p.pixel_representation)
     return dec, enc
 
 
@@ -268,27 +277,7 @@ def gdcm_baseline(p: FrameParams):
         arr, _ = JPEGBaseline8BitDecoder.as_array(encapsulate([data]), decoding_plugin="gdcm", as_rgb=False, **kw)
         return arr
 
-    def enc(arr):
-        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
-        image = writer.GetImage()
-        image.SetNumberOfDimensions(2)
-        image.SetDimensions((p.columns, p.rows, 1))
-        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
-        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
-        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
-        image.SetPixelFormat(gdcm.PixelFormat(p.samples, 8, 8, 7, 0))
-        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
-        elem.SetByteStringValue(arr.tobytes())
-        image.SetDataElement(elem)
-        conv = gdcm.ImageChangeTransferSyntax()
-        conv.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGBaselineProcess1))
-        conv.SetInput(image)
-        if not conv.Change():
-            raise RuntimeError("gdcm could not encode")
-        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
-        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
-        del writer
-        return data
+    enc = _gdcm_encoder(gdcm, p, gdcm.TransferSyntax.JPEGBaselineProcess1, 8, 0)
     return dec, enc
 
 
@@ -442,28 +431,8 @@ def gdcm_jls(p: FrameParams):
         arr, _ = JPEGLSLosslessDecoder.as_array(encapsulate([data]), decoding_plugin="gdcm", **kw)
         return arr
 
-    def enc(arr):
-        writer = gdcm.ImageWriter()  # owns the image (a free-standing gdcm.Image aborts on release)
-        image = writer.GetImage()
-        image.SetNumberOfDimensions(2)
-        image.SetDimensions((p.columns, p.rows, 1))
-        pi = "RGB" if p.samples == 3 else "MONOCHROME2"
-        image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.GetPIType(pi)))
-        image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.ImplicitVRLittleEndian))
-        image.SetPixelFormat(gdcm.PixelFormat(p.samples, p.bits_allocated, p.bits_allocated, p.bits_allocated - 1,
-                                              p.pixel_representation))
-        elem = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
-        elem.SetByteStringValue(arr.tobytes())
-        image.SetDataElement(elem)
-        conv = gdcm.ImageChangeTransferSyntax()
-        conv.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLSLossless))
-        conv.SetInput(image)
-        if not conv.Change():
-            raise RuntimeError("gdcm could not encode")
-        frag = conv.GetOutput().GetDataElement().GetSequenceOfFragments().GetFragment(0)
-        data = frag.GetByteValue().GetBuffer().encode("utf-8", "surrogateescape")
-        del writer
-        return data
+    enc = _gdcm_encoder(gdcm, p, gdcm.TransferSyntax.JPEGLSLossless, p.bits_allocated,
+                        p.pixel_representation)
     return dec, enc
 
 
