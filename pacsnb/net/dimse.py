@@ -43,6 +43,7 @@ import io
 import logging
 import operator
 import struct
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, ClassVar, Iterable, Iterator, Union
 
@@ -60,7 +61,7 @@ __all__ = [
     "NEventReportRQ", "NEventReportRSP", "NGetRQ", "NGetRSP", "NSetRQ", "NSetRSP",
     "NActionRQ", "NActionRSP", "NCreateRQ", "NCreateRSP", "NDeleteRQ", "NDeleteRSP",
     "COMMAND_CLASSES", "decode_command", "Message", "MessageAssembler", "message_to_pdus",
-    "command_pdu", "MAX_COMMAND_LENGTH",
+    "command_pdu", "MAX_COMMAND_LENGTH", "Spool",
 ]
 
 log = logging.getLogger(__name__)
@@ -1353,6 +1354,33 @@ class Message:
     def has_data_set(self) -> bool:
         """Whether a data set came with the command."""
         return self.data is not None
+
+
+class Spool(tempfile.SpooledTemporaryFile):
+    """A data set sink: held in memory up to ``max_size`` bytes, then in a temporary file
+    (deleted when closed), as :class:`tempfile.SpooledTemporaryFile`; plus
+    :meth:`in_memory`, so that what is still in memory is used where it is.
+
+    Examples
+    --------
+    >>> from pacsnb.net.dimse import Spool
+    >>> with Spool(max_size=8) as small:
+    ...     _ = small.write(b"DICM")
+    ...     bytes(small.in_memory())
+    b'DICM'
+    >>> with Spool(max_size=8) as large:
+    ...     _ = large.write(b"0123456789")
+    ...     large.in_memory() is None
+    True
+    """
+
+    def in_memory(self) -> memoryview | None:
+        """The bytes written so far, without a copy, while they are in memory; ``None``
+        once they went to the temporary file (read it instead). Release the view before
+        writing more."""
+        if self._rolled:
+            return None
+        return self._file.getbuffer()
 
 
 #: ``f(context_id, command) -> writable binary file or None`` (``None``: keep in memory).

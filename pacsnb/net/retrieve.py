@@ -44,7 +44,6 @@ import inspect
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -57,7 +56,7 @@ from pacsnb.errors import AssociationAborted, DicomValueError, DimseError, Netwo
 from pacsnb.io import encode_dataset, read_bytes
 from pacsnb.net.dimse import (CGetRQ, CGetRSP, CMoveRQ, CMoveRSP, CStoreRQ, CStoreRSP, Message,
                               NActionRQ, NCreateRQ, NDeleteRQ, NEventReportRQ, NGetRQ, NSetRQ,
-                              Priority, Request, Response, Status, StatusCategory, status_category)
+                              Priority, Request, Response, Spool, Status, StatusCategory, status_category)
 from pacsnb.net.loop import bridge
 from pacsnb.net.negotiation import NegotiatedContext, find_context
 from pacsnb.net.statemachine import ReleaseIndication
@@ -400,7 +399,7 @@ def _spool_sink(context_id: int, command: Any):
     """The SCU connection's data set sink: C-STORE sub-operations of a C-GET are spooled to a
     temporary file beyond 8 MiB instead of held in memory."""
     if isinstance(command, CStoreRQ):
-        return tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        return Spool(max_size=8 << 20)
     return None
 
 

@@ -75,10 +75,7 @@ import functools
 import inspect
 import logging
 import os
-import shutil
 import struct
-import tempfile
-import threading
 from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +85,8 @@ from pacsnb.dicom import Dataset
 from pacsnb.dicom import uid as _uid
 from pacsnb.errors import NetworkError
 from pacsnb.io import encode_dataset, read_bytes
-from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, Command, CStoreRQ, Message, Response,
+from pacsnb.io.writer import write_atomic
+from pacsnb.net.dimse import (VERIFICATION_SOP_CLASS, Command, CStoreRQ, Message, Response, Spool,
                               Status, status_category)
 from pacsnb.net.items import AsyncOperationsWindow, UserIdentityRQ
 from pacsnb.net.loop import bridge
@@ -307,30 +305,13 @@ class ServiceRequest:
         """
         if not isinstance(self.command, CStoreRQ):
             raise NetworkError(f"save() is for C-STORE requests, not {self.command.name}")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = file_meta_bytes(self.command.affected_sop_class_uid, self.command.affected_sop_instance_uid,
                                self.transfer_syntax, source_ae_title=self.association.calling_ae_title)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(meta)
-                if isinstance(self.data, (bytes, bytearray, memoryview)):
-                    f.write(self.data)
-                else:
-                    self.data.seek(0)
-                    shutil.copyfileobj(self.data, f, 1 << 20)
-                if fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        return path
+        data = self.data if self.data is not None else b""
+        if hasattr(data, "seek"):
+            data.seek(0)
+        write_atomic(path, [meta, data], fsync=fsync)
+        return path if isinstance(path, Path) else Path(path)
 
 
 # --- inline handlers ----------------------------------------------------------------------------
@@ -742,7 +723,7 @@ class Server:
 
     def _sink(self, context_id: int, command: Command):
         if isinstance(command, CStoreRQ):
-            return tempfile.SpooledTemporaryFile(max_size=self.spool_threshold, dir=self.spool_dir)
+            return Spool(max_size=self.spool_threshold, dir=self.spool_dir)
         return None
 
     async def _serve(self, conn: Connection) -> None:

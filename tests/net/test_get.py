@@ -170,19 +170,24 @@ def test_hostile_sop_instance_uid_stays_inside_the_folder(tmp_path):
 
 
 def test_large_sub_operation_is_spooled_not_kept_in_memory(tmp_path, monkeypatch):
-    import tempfile
+    from pacsnb.net import retrieve
+    from pacsnb.net.dimse import Spool
     spools = []
 
-    class Recorded(tempfile.SpooledTemporaryFile):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            spools.append(self)
+    class Recorded(Spool):
+        def close(self):
+            if not self.closed:
+                held = self.in_memory()
+                spools.append(held is None)  # True: on disk, not in memory
+                if held is not None:
+                    held.release()
+            super().close()
 
-    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recorded)
+    monkeypatch.setattr(retrieve, "Spool", Recorded)
     big = make_ct_series(n_slices=1, rows=2048, columns=2100)[0]  # about 8.6 MB of pixels
     result, _ = run(_get(MemoryQR([big]), level="STUDY", into=tmp_path, StudyInstanceUID=big.StudyInstanceUID))
     assert result.completed == 1
-    assert any(s._rolled for s in spools)  # the received data set went to a file, not a bytes object
+    assert True in spools  # the received data set went to a file, not held in memory
     got = pacsnb.read(result.paths[0])
     assert bytes(got.PixelData) == bytes(big.PixelData)
 
