@@ -43,6 +43,7 @@ from typing import Any
 
 from pacsnb.archive.attributes import KEYS, LEVELS, Key
 from pacsnb.archive.matching import fold_pn, normalize_dt, normalize_tm
+from pacsnb.dicom.dictionary import keyword_for_tag
 from pacsnb.dicom.vr import CHARSET_VRS, SINGLE_VALUE_TEXT_VRS, TEXT_VRS
 from pacsnb.errors import ArchiveError, PacsnbError
 
@@ -249,6 +250,22 @@ def value_text(value: Any) -> list[str] | None:
     return vals
 
 
+def _raw_text(vr: str, raw: Any) -> Any:
+    """``value_text`` of a text VR's value straight from its bytes (ASCII text, no escape
+    sequences), without building the decoded value; ``False`` when it needs decoding."""
+    try:
+        s = (raw if type(raw) is bytes else bytes(raw)).decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    if "\x1b" in s and vr in CHARSET_VRS:
+        return False
+    if "\\" not in s or vr in SINGLE_VALUE_TEXT_VRS:
+        s = s.strip(" \x00")
+        return [s] if s else None
+    vals = [v.strip(" \x00") for v in s.split("\\")]
+    return vals if any(vals) else None
+
+
 def _element_text(e: Any) -> list[str] | None:
     """``value_text(e.value)``, straight from the bytes read for the common case (ASCII text
     of a VR whose value is its text), without building the decoded value."""
@@ -256,16 +273,9 @@ def _element_text(e: Any) -> list[str] | None:
     if vr in _FAST_TEXT_VRS:
         raw = e.raw
         if raw is not None:
-            try:
-                s = (raw if type(raw) is bytes else bytes(raw)).decode("ascii")
-            except UnicodeDecodeError:
-                s = None
-            if s is not None and not ("\x1b" in s and vr in CHARSET_VRS):
-                if "\\" not in s or vr in SINGLE_VALUE_TEXT_VRS:
-                    s = s.strip(" \x00")
-                    return [s] if s else None
-                vals = [v.strip(" \x00") for v in s.split("\\")]
-                return vals if any(vals) else None
+            vals = _raw_text(vr, raw)
+            if vals is not False:
+                return vals
     return value_text(e.value)
 
 
@@ -313,35 +323,56 @@ def extract(ds: Any) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, Any] = {level: {} for level in LEVELS}
     attrs: dict[str, str] = {}
-    for e in ds.elements() if hasattr(ds, "elements") else ():
+    for tag, vr, raw in _raw_values(ds):
         try:
-            tag = int(e.tag)
             hit = _BY_TAG.get(tag)
             if hit is None:
-                if tag < 0x00080000 or (tag >> 16) & 1 or e.VR in _BULK_VRS:
+                if tag < 0x00080000 or (tag >> 16) & 1:
                     continue
-                kw = e.keyword
-                vals = _element_text(e) if kw else None
+                if raw is None:  # a sequence, an element written as UN, ...: its element says
+                    vr = ds[tag].VR
+                if vr in _BULK_VRS:
+                    continue
+                kw = keyword_for_tag(tag)
+                vals = _text(ds, tag, vr, raw) if kw else None
                 if vals is not None:
                     text = "\\".join(vals)
                     if len(text) <= _ATTR_LIMIT:
                         attrs[kw] = text
                 continue
             level, k = hit
-            _put(out[level], k, e)
+            _put(out[level], k, ds, tag, vr, raw)
         except PacsnbError:
             continue  # a malformed element: index without it
     out["attrs"] = json.dumps(attrs, ensure_ascii=False) if attrs else None
     return out
 
 
-def _put(row: dict, k: Key, e: Any) -> None:
+def _raw_values(ds: Any) -> Any:
+    """``(tag, VR, value bytes or None)`` of the top-level elements, in tag order: from the
+    bytes read where the data set was read (no element objects), else from its elements."""
+    src = getattr(ds, "__dict__", {}).get("_src")
+    if src is not None and hasattr(src, "raw_values"):
+        return src.raw_values(ds)
+    return ((int(e.tag), e.VR, None) for e in (ds.elements() if hasattr(ds, "elements") else ()))
+
+
+def _text(ds: Any, tag: int, vr: str, raw: Any) -> list[str] | None:
+    """The element's values as text (see :func:`value_text`)."""
+    if raw is not None and vr in _FAST_TEXT_VRS:
+        vals = _raw_text(vr, raw)
+        if vals is not False:
+            return vals
+    return _element_text(ds[tag])
+
+
+def _put(row: dict, k: Key, ds: Any, tag: int, vr: str, raw: Any) -> None:
     if k.vr == "SQ":
-        items = e.value
+        items = ds[tag].value
         if items:
             row[k.keyword] = json.dumps([item_to_json(i) for i in items], ensure_ascii=False)
         return
-    vals = _element_text(e)
+    vals = _text(ds, tag, vr, raw)
     if vals is None:
         return
     if k.multi:

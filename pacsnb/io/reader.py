@@ -23,7 +23,7 @@ import mmap
 import os
 import stat
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Union
 
 import numpy as np
@@ -176,6 +176,49 @@ class DataSource:
             out[r[0]] = k
             k = r[5]
         return out
+
+    def raw_values(self, ds: Dataset) -> Iterator[tuple[int, str, Any]]:
+        """The data set's own elements as ``(tag, VR, value bytes)``, in tag order, without
+        building element objects (for code that reads many values as text).
+
+        The bytes are ``None`` where the value is not plain bytes of the data: sequences,
+        elements written as UN, undefined lengths, big endian data, and elements already
+        built or set (read those with ``ds[tag]``).
+
+        Parameters
+        ----------
+        ds
+            A data set made from this source (for implicit VRs: private creators and the
+            like).
+
+        Yields
+        ------
+        tuple of (int, str, bytes or None)
+
+        Examples
+        --------
+        >>> from pacsnb.io import read_bytes
+        >>> ds = read_bytes(b"\\x10\\x00\\x10\\x00\\x04\\x00\\x00\\x00DOE ", transfer_syntax="1.2.840.10008.1.2")
+        >>> [(hex(t), vr, bytes(v)) for t, vr, v in ds._src.raw_values(ds)]
+        [('0x100010', 'PN', b'DOE ')]
+        """
+        rows = self.rows()
+        own = ds.__dict__["_dict"]
+        buf = self.buf
+        for tag in sorted(own):
+            r = own[tag]
+            if type(r) is not int:
+                yield tag, r.VR, None
+                continue
+            _tag, code, length, off, _end, _nxt, _depth, flags = rows[r]
+            if code:
+                vr = _VR_CACHE.get(code) or _vr_str(code)
+            else:
+                vr = self._implicit_vr(tag, ds, r)
+            if length < 0 or vr in ("SQ", "UN") or flags & K.BIG_BIT:
+                yield tag, vr, None
+            else:
+                yield tag, vr, buf[off:off + length]
 
     def element(self, row: int, ds: Dataset) -> DataElement:
         """Build the (lazy) element of one row of the table.
