@@ -697,7 +697,10 @@ class Archive:
     # --- indexing ---------------------------------------------------------------------------
 
     def _upsert(self, conn: sqlite3.Connection, level: str, row: dict, conflict: str,
-                parent: tuple[str, int] | None, touched: dict | None = None) -> int:
+                parent: tuple[str, int] | None, touched: dict | None = None,
+                new: set | None = None) -> int:
+        """The id of the row of ``level`` with these values (inserted, or updated with the
+        values it lacked); ``(level, id)`` goes into ``new`` when the row is new."""
         cols = dict(row)
         if parent:
             cols[parent[0]] = parent[1]
@@ -706,6 +709,7 @@ class Archive:
         # the row is there already with these values (the usual case: the next instance of a
         # series): read it, and write nothing (an upsert rewrites the row and its indexes)
         keys = [c.strip().strip('"') for c in conflict.split(",")]
+        have = None
         if all(cols.get(k) is not None for k in keys):
             have = conn.execute(f"SELECT id, {quoted} FROM {TABLES[level]} WHERE "
                                 + " AND ".join(f'"{k}" = ?' for k in keys), [cols[k] for k in keys]).fetchone()
@@ -717,12 +721,18 @@ class Archive:
                     # to another parent: the old one's counts change, it may be left empty
                     touched["moved"] = True
                     touched["patients" if parent[0] == "patient_fk" else "studies"].add(old_parent)
+                if touched is not None and level == "SERIES" and cols.get("Modality") is not None \
+                        and have[1 + names.index("Modality")] != cols["Modality"]:
+                    touched["moved"] = True  # Modalities in Study is recomputed, not merged
         marks = ", ".join("?" * len(names))
         updates = ", ".join(f'"{n}" = COALESCE(excluded."{n}", "{n}")' for n in names
                             if n not in ("PatientID", "IssuerOfPatientID"))
         sql = (f"INSERT INTO {TABLES[level]} ({quoted}) VALUES ({marks}) ON CONFLICT({conflict}) "
                f"DO UPDATE SET {updates or 'id = id'} RETURNING id")
-        return conn.execute(sql, [cols[n] for n in names]).fetchone()[0]
+        rid = conn.execute(sql, [cols[n] for n in names]).fetchone()[0]
+        if have is None and new is not None:
+            new.add((level, rid))
+        return rid
 
     def _free_relpath(self, conn: sqlite3.Connection, p: _Prepared) -> str:
         copy = 1
@@ -753,9 +763,12 @@ class Archive:
         patient = dict(rows["PATIENT"])
         patient.setdefault("PatientID", "")
         patient.setdefault("IssuerOfPatientID", "")
-        pid = self._upsert(conn, "PATIENT", patient, '"PatientID", "IssuerOfPatientID"', None)
-        sid = self._upsert(conn, "STUDY", rows["STUDY"], '"StudyInstanceUID"', ("patient_fk", pid), touched)
-        seid = self._upsert(conn, "SERIES", rows["SERIES"], '"SeriesInstanceUID"', ("study_fk", sid), touched)
+        created: set = set()
+        pid = self._upsert(conn, "PATIENT", patient, '"PatientID", "IssuerOfPatientID"', None, new=created)
+        sid = self._upsert(conn, "STUDY", rows["STUDY"], '"StudyInstanceUID"', ("patient_fk", pid), touched,
+                           new=created)
+        seid = self._upsert(conn, "SERIES", rows["SERIES"], '"SeriesInstanceUID"', ("study_fk", sid), touched,
+                            new=created)
         inst = dict(rows["IMAGE"])
         inst.update(series_fk=seid, path=p.relpath, transfer_syntax=p.transfer_syntax, size=p.size,
                     source_ae=p.source_ae, pending=p.token if p.tmp else None, attrs=rows.get("attrs"))
@@ -765,6 +778,12 @@ class Archive:
         touched["series"].add(seid)
         touched["studies"].add(sid)
         touched["patients"].add(pid)
+        # what was added, for the counts (see _refresh; recorded once the row is in)
+        touched.setdefault("new", set()).update(created)
+        added = touched.setdefault("added", {}).setdefault(seid, [sid, pid, 0, set()])
+        added[2] += 1
+        if rows["SERIES"].get("Modality"):
+            added[3].add(rows["SERIES"]["Modality"])
         if p.sop_class:
             touched.setdefault("classes", {}).setdefault(sid, set()).add(str(p.sop_class))
 
@@ -775,8 +794,11 @@ class Archive:
         study, and nothing was removed or moved), the SOP classes of a study are the ones
         it had plus the new ones, and no patient can have been left without studies: the
         two queries that read a whole study or every patient are skipped."""
-        studies, patients = set(touched["studies"]), set(touched["patients"])
         added_only = "classes" in touched and not touched.get("moved")
+        if added_only and touched.get("added") and set(touched["added"]) == set(touched["series"]):
+            self._refresh_added(conn, touched)
+            return
+        studies, patients = set(touched["studies"]), set(touched["patients"])
         for seid in touched["series"]:
             r = conn.execute("SELECT study_fk FROM series WHERE id = ?", (seid,)).fetchone()
             if r is None:
@@ -826,6 +848,41 @@ class Archive:
                 conn.execute('UPDATE patients SET "NumberOfPatientRelatedStudies" = ?, '
                              '"NumberOfPatientRelatedSeries" = ?, "NumberOfPatientRelatedInstances" = ? WHERE id = ?',
                              (n_st, n_se, n_in, pid))
+
+    def _refresh_added(self, conn: sqlite3.Connection, touched: dict) -> None:
+        """:meth:`_refresh` when instances were only added: the counts grow by what was
+        added, and the study's modalities and SOP classes by the new ones (no count over
+        a whole series, study or patient, so a store costs the same in a series of 10 or
+        of 10,000 instances)."""
+        new = touched.get("new", set())
+        studies: dict = {}
+        for seid, (sid, pid, n, mods) in touched["added"].items():
+            conn.execute('UPDATE series SET "NumberOfSeriesRelatedInstances" = '
+                         'COALESCE("NumberOfSeriesRelatedInstances", 0) + ? WHERE id = ?', (n, seid))
+            st = studies.setdefault(sid, [pid, 0, 0, set()])
+            st[1] += n
+            st[2] += ("SERIES", seid) in new
+            st[3] |= mods
+        patients: dict = {}
+        for sid, (pid, n, n_series, mods) in studies.items():
+            had_mods, had_classes = conn.execute('SELECT "ModalitiesInStudy", "SOPClassesInStudy" FROM studies '
+                                                 'WHERE id = ?', (sid,)).fetchone()
+            mods = sorted(set(json.loads(had_mods) if had_mods else ()) | mods)
+            classes = sorted(set(json.loads(had_classes) if had_classes else ()) | touched["classes"].get(sid, set()))
+            conn.execute('UPDATE studies SET "NumberOfStudyRelatedSeries" = COALESCE("NumberOfStudyRelatedSeries", 0) + ?, '
+                         '"NumberOfStudyRelatedInstances" = COALESCE("NumberOfStudyRelatedInstances", 0) + ?, '
+                         '"ModalitiesInStudy" = ?, "SOPClassesInStudy" = ? WHERE id = ?',
+                         (n_series, n, json.dumps(mods) if mods else None, json.dumps(classes) if classes else None, sid))
+            pa = patients.setdefault(pid, [0, 0, 0])
+            pa[0] += ("STUDY", sid) in new
+            pa[1] += n_series
+            pa[2] += n
+        for pid, (n_studies, n_series, n) in patients.items():
+            conn.execute('UPDATE patients SET '
+                         '"NumberOfPatientRelatedStudies" = COALESCE("NumberOfPatientRelatedStudies", 0) + ?, '
+                         '"NumberOfPatientRelatedSeries" = COALESCE("NumberOfPatientRelatedSeries", 0) + ?, '
+                         '"NumberOfPatientRelatedInstances" = COALESCE("NumberOfPatientRelatedInstances", 0) + ? '
+                         'WHERE id = ?', (n_studies, n_series, n, pid))
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
