@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Union
 
 from pacsnb.dicom.dataset import Dataset
 from pacsnb.errors import DeidError, InvalidDicomError, PacsnbError
 from pacsnb.io import read
-from pacsnb.io.writer import encode_file
+from pacsnb.io.writer import encode_file, write_atomic
 from pacsnb.deid.anonymizer import Anonymizer
 from pacsnb.deid.mapping import save_key_table
 
@@ -112,20 +111,7 @@ def output_path(ds: Dataset, out: PathLike) -> Path:
 def _write(ds: Dataset, path: Path, transfer_syntax: str | None) -> None:
     """Encode completely first (a data set that cannot be written never leaves a file), then
     write a temporary file and rename it."""
-    data = encode_file(ds, transfer_syntax)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pacsnb-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, [encode_file(ds, transfer_syntax)], fsync=False)
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pacsnb.dicom import Dataset
+from pacsnb.io.writer import write_atomic
 from pacsnb.net.dimse import Status
 
 __all__ = ["MPPS", "MPPS_SOP_CLASS", "FINAL_STATES", "STATUS_NO_LONGER_UPDATABLE"]
@@ -141,10 +142,7 @@ class MPPS:
         if self.path is None:
             return
         data = {uid: {**self._meta[uid], "dataset": _plain(ds)} for uid, ds in self.steps.items()}
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, [json.dumps(data, indent=1).encode("utf-8")])  # synced, then renamed
 
     def _changed(self, uid: str, ds: Dataset) -> None:
         if self.on_change is not None:

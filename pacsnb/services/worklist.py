@@ -47,6 +47,7 @@ from typing import Any
 from pacsnb.dicom import Dataset
 from pacsnb.dicom.dictionary import lookup_keyword
 from pacsnb.errors import DicomValueError
+from pacsnb.io.writer import write_atomic
 from pacsnb.net.memory import answer, match
 
 __all__ = ["Worklist", "SPS_KEYWORDS"]
@@ -207,10 +208,7 @@ class Worklist:
         if self.path is None:
             return
         data = [_plain(ds) for ds in self._items]
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, [json.dumps(data, indent=1).encode("utf-8")])  # synced, then renamed
 
     def __len__(self) -> int:
         """The number of items."""
