@@ -121,6 +121,9 @@ def scan_files(buf, starts, ends, whole, want, all_mode, special, special_len, m
         :data:`OK` or :data:`FALLBACK`.
     encoding : int64 array (n_files,)
         The data set encoding (``ENC_*``).
+    stops : int64 array (n_files,)
+        Where the scan of each file's data set stopped, from the start of the file: the
+        offset of its Pixel Data element when it has one (-1 for files that fall back).
     """
     nf = starts.shape[0]
     nw = want.shape[0]
@@ -130,6 +133,7 @@ def scan_files(buf, starts, ends, whole, want, all_mode, special, special_len, m
     sel = np.full((nf, nw), -1, np.int64)
     status = np.zeros(nf, np.int64)
     encoding = np.zeros(nf, np.int64)
+    stops = np.full(nf, -1, np.int64)
     cap = 256
     tab = np.empty((cap, 8), np.int64)
     top = np.empty((cap, 2), np.int64)
@@ -218,6 +222,7 @@ def scan_files(buf, starts, ends, whole, want, all_mode, special, special_len, m
             m = m0
             sel[f, :] = -1
             continue
+        stops[f] = stop_pos - s
         for i in range(ntop):
             r = top[i, 1]
             t = tab[r, 0]
@@ -236,7 +241,7 @@ def scan_files(buf, starts, ends, whole, want, all_mode, special, special_len, m
                 if j >= 0:
                     sel[f, j] = m  # a repeated tag: the last one is kept, as the reader does
                 m += 1
-    return elems[:m], sel, status, encoding
+    return elems[:m], sel, status, encoding, stops
 
 
 @njit(cache=True, nogil=True)

@@ -13,7 +13,12 @@ folder, a list of files or of data sets, and returns a volume with dims ``("z", 
 * ``.attrs`` holds the series attributes, the 4x4 ``affine`` (voxel indices to patient
   LPS mm) and what was found about the geometry (missing slices, uneven spacing, tilt);
 * values are in modality units (Hounsfield units for CT) as ``float32``, each slice
-  rescaled straight into the volume (no temporary copy), unless ``rescale=False``;
+  rescaled straight into the volume (no temporary copy), unless ``rescale=False``; the
+  pixel bytes of plain native files (uncompressed little endian, one frame, one sample, no
+  Modality LUT) are read from where the header read found them, without parsing the file
+  a second time, on two threads for a long series; a folder's headers are scanned many
+  files at a time by the numba kernel of :func:`pacsnb.cohort.scan` (unusual files are read
+  one by one with :func:`pacsnb.read`);
 * ``chunks=`` gives a lazy Dask array: each slice is read and decoded only when computed.
 
 Several series, or several orientations or image sizes in one series, are refused with a
@@ -34,6 +39,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -44,9 +51,12 @@ from typing import Any, Union
 
 import numpy as np
 
+from pacsnb.cohort import _volume_kernels as VK
 from pacsnb.cohort.geometry import (ABS_TOL, GeometryWarning, StackGeometry, affine_matrix, analyze_stack,
                                     as_floats, direction_cosines, orientation_label)
+from pacsnb.dicom.convert import decode_value
 from pacsnb.dicom.dataset import Dataset
+from pacsnb.dicom.dictionary import tag_for_keyword
 from pacsnb.errors import GeometryError, InvalidDicomError, PacsnbError
 from pacsnb.io.reader import read
 from pacsnb.pixels.array import pixel_array
@@ -80,10 +90,12 @@ _THREADS_FROM = 24
 
 @dataclass(slots=True)
 class _Image:
-    """One image (file or in-memory data set) and its header (a Dataset or a DataFrame row)."""
+    """One image (file or in-memory data set) and its header (a Dataset or a DataFrame row,
+    or a :class:`_FastHeader`), with the layout of its pixels when known (FrameRef.layout)."""
 
     source: Any  # str path or Dataset
     header: Any  # Dataset or dict
+    layout: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +103,18 @@ class FrameRef:
     """Where the pixels of one slice are: a file (or in-memory data set) and a frame number.
 
     ``params`` holds the Pixel Value Transformation of an enhanced image's frame
-    (Rescale Slope / Intercept); ``None`` means: take it from the data set.
+    (Rescale Slope / Intercept); ``None`` means: take it from the data set. ``layout`` is
+    set by the planning for a plain native image file (uncompressed little endian, one
+    frame, one sample, no Modality LUT): where its pixel bytes are and how to rescale them,
+    so that they are read straight into the volume without parsing the file again; the
+    bytes found there are checked first, and anything unexpected falls back to the general
+    path (read, decode, rescale).
     """
 
     source: Any
     frame: int | None = None
     params: tuple[tuple[str, Any], ...] | None = None
+    layout: tuple | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -171,18 +189,30 @@ def _images_from(source: Any, progress: bool) -> tuple[list[_Image], str]:
         if p.is_dir():
             files = _folder_files(p)
             images = []
-            for f in _progress(files, progress, "reading headers"):
-                try:
-                    h = _read_header(f)
-                except InvalidDicomError as exc:
-                    log.debug("skipping %s: not DICOM (%s)", f, exc)
-                    continue
-                if h.file_meta is not None and str(_get(h.file_meta, "MediaStorageSOPClassUID", "")) == _DICOMDIR:
-                    continue
-                if "Rows" not in h:
-                    log.debug("skipping %s: not an image (no Rows)", f)
-                    continue
-                images.append(_Image(f, h))
+            bar = _bar(len(files), progress, "reading headers")
+            for start in range(0, len(files), _HEAD_CHUNK):
+                part = files[start:start + _HEAD_CHUNK]
+                fast = _fast_headers(part)
+                for f, got in zip(part, fast):
+                    if got is not None:
+                        if got is not _SKIP:
+                            images.append(got)
+                        continue
+                    try:
+                        h = _read_header(f)
+                    except InvalidDicomError as exc:
+                        log.debug("skipping %s: not DICOM (%s)", f, exc)
+                        continue
+                    if h.file_meta is not None and str(_get(h.file_meta, "MediaStorageSOPClassUID", "")) == _DICOMDIR:
+                        continue
+                    if "Rows" not in h:
+                        log.debug("skipping %s: not an image (no Rows)", f)
+                        continue
+                    images.append(_Image(f, h))
+                if bar is not None:
+                    bar.update(len(part))
+            if bar is not None:
+                bar.close()
             if not images:
                 raise GeometryError(f"{p}: no DICOM images in this folder (looked at {len(files)} files)")
             return images, f"the folder {p}"
@@ -204,6 +234,136 @@ def _images_from(source: Any, progress: bool) -> tuple[list[_Image], str]:
         return images, "the list"
     raise TypeError(f"open_series takes a DataFrame of rows, a folder, a file, a list of paths or data sets, "
                     f"or a Dataset, not {type(source).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the headers of a folder's files, many at a time
+
+
+class _FastHeader(dict):
+    """The attributes planning needs of one plain single-frame image file, decoded from the
+    bytes found by the cohort scan kernel (as :meth:`Dataset.get` decodes them)."""
+
+
+#: Files whose headers are scanned in one call of the kernel.
+_HEAD_CHUNK = 256
+#: Bytes read from the start of each file; a longer header is read by :func:`pacsnb.read`.
+_HEAD_BYTES = 16 << 10
+_SKIP = object()
+#: Keyword of each tag decoded into a _FastHeader (none of them depends on the character set).
+_FAST_KEYWORDS = ("SOPInstanceUID", "Modality", "SeriesInstanceUID", "SeriesNumber", "InstanceNumber",
+                  "ImagePositionPatient", "ImageOrientationPatient", "TemporalPositionIdentifier", "SamplesPerPixel",
+                  "NumberOfFrames", "Rows", "Columns", "PixelSpacing", "BitsAllocated", "BitsStored",
+                  "PixelRepresentation", "RescaleIntercept", "RescaleSlope")
+_FAST_TAG_KW = {tag_for_keyword(k): k for k in _FAST_KEYWORDS}
+#: Tags that make a file take the general path (read with pacsnb.read): functional groups,
+#: a Modality LUT, float pixel data.
+_FAST_REFUSE = (0x52009229, 0x52009230, 0x00283000, 0x7FE00008, 0x7FE00009)
+_TS_TAG, _SOP_CLASS_TAG = 0x00020010, 0x00020002
+_FAST_WANT = np.array(sorted(set(_FAST_TAG_KW) | set(_FAST_REFUSE) | {_TS_TAG, _SOP_CLASS_TAG}), np.int64)
+
+
+def _fast_headers(paths: list[str]) -> list[Any]:
+    """For each file: an :class:`_Image` with a :class:`_FastHeader` (and the pixel layout),
+    :data:`_SKIP` for a DICOMDIR or a data set without Rows, or ``None`` when the file needs
+    :func:`pacsnb.read` (anything the kernel does not read itself, or not a plain image)."""
+    from pacsnb.cohort import table as T  # the kernel's helpers (lazily: table imports pandas)
+    from pacsnb.cohort._scan_kernels import OK, scan_files
+    from pacsnb.io import _kernels as IOK
+    from pacsnb.io.reader import MAX_DEPTH
+
+    out: list[Any] = [None] * len(paths)
+    blobs, starts, ends, whole, index = [], [], [], [], []
+    pos = 0
+    for k, p in enumerate(paths):
+        try:
+            fd = os.open(p, _O_READ)
+        except OSError:
+            continue
+        try:
+            size = os.fstat(fd).st_size
+            b = os.read(fd, _HEAD_BYTES)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        blobs.append(b)
+        starts.append(pos)
+        pos += len(b)
+        ends.append(pos)
+        whole.append(len(b) >= size)
+        index.append(k)
+    if not blobs:
+        return out
+    buf = b"".join(blobs)
+    del blobs
+    arr = np.frombuffer(buf, np.uint8) if buf else np.zeros(1, np.uint8)
+    special, special_len = T._special_syntaxes()
+    elems, sel, status, _enc, stops = scan_files(arr, np.array(starts, np.int64), np.array(ends, np.int64),
+                                                 np.array(whole, np.bool_), _FAST_WANT, False, special, special_len,
+                                                 MAX_DEPTH)
+    e_vr, e_off, e_len, e_kind = (elems[:, c].tolist() for c in (2, 3, 4, 5))
+    sel_l, status_l, stops_l = sel.tolist(), status.tolist(), stops.tolist()
+    want = _FAST_WANT.tolist()
+    memo: dict[tuple, Any] = {}
+    for j, k in enumerate(index):
+        if status_l[j] != OK:
+            continue
+        rows = sel_l[j]
+        h = _FastHeader()
+        plain = True
+        ts = sop_class = None
+        for t, r in zip(want, rows):
+            if r < 0:
+                continue
+            if t in _FAST_REFUSE:
+                plain = False
+                break
+            code, flags, n = e_vr[r], e_kind[r], e_len[r]
+            if n < 0:
+                plain = False
+                break
+            raw = buf[e_off[r]:e_off[r] + n]
+            if t == _TS_TAG or t == _SOP_CLASS_TAG:
+                v = raw.decode("latin-1").strip("\x00 ")
+                if t == _TS_TAG:
+                    ts = v
+                else:
+                    sop_class = v
+                continue
+            key = (t, code, flags, raw)
+            v = memo.get(key, _MISS)
+            if v is _MISS:
+                vr = T._vr_name(code) if code else T._implicit_vr(t, 0)
+                if vr in ("UN", "SQ"):
+                    v = _MISS
+                else:
+                    try:
+                        v = decode_value(vr, raw, not (flags & IOK.BIG_BIT), None)
+                    except (PacsnbError, ValueError, TypeError, UnicodeError, OverflowError):
+                        v = _MISS
+                memo[key] = v
+            if v is _MISS:
+                plain = False
+                break
+            h[_FAST_TAG_KW[t]] = v
+        if not plain:
+            continue
+        if sop_class == _DICOMDIR:
+            out[k] = _SKIP
+            continue
+        if "Rows" not in h:
+            log.debug("skipping %s: not an image (no Rows)", paths[k])
+            out[k] = _SKIP
+            continue
+        nf = h.get("NumberOfFrames")
+        if nf is not None and _int(nf, -1) != 1:
+            continue  # multi-frame: the general path knows its frames
+        layout = None
+        if ts in _NATIVE_LE and stops_l[j] >= 0:
+            layout = _layout_of(h, stops_l[j], ts == "1.2.840.10008.1.2", _get)
+        out[k] = _Image(paths[k], h, layout)
+    return out
 
 
 def _images_from_frame(df: Any) -> list[_Image]:
@@ -250,17 +410,58 @@ def _fg(item: Any, shared: Any, seq: str, keyword: str) -> Any:
     return None
 
 
-def _frames_of(index: int, img: _Image) -> list[_Frame]:
+class _Memo:
+    """:func:`_get` for the headers of many files of one series, decoding each distinct value
+    once: most attributes have the same bytes in every file of a series (Rows, Image
+    Orientation, Pixel Spacing, Bits Allocated, Rescale Slope, ...), and a value is a function
+    of its tag, VR code, encoding flags and bytes (the attributes memoised here do not depend
+    on the character set). Anything else goes through :func:`_get`."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[tuple, Any] = {}
+
+    def get(self, h: Any, keyword: str, default: Any = None) -> Any:
+        tag = _MEMO_TAGS.get(keyword)
+        if tag is not None and type(h) is Dataset:
+            d = h.__dict__
+            row = d["_dict"].get(tag)
+            if row is None:
+                return default
+            src = d.get("_src")
+            if type(row) is int and src is not None:
+                r = src._rows[row] if src._rows is not None else src.tab[row].tolist()
+                if r[0] == tag and r[2] >= 0:
+                    key = (tag, r[1], r[7], bytes(src.buf[r[3]:r[3] + r[2]]))
+                    v = self.values.get(key, _MISS)
+                    if v is _MISS:
+                        v = self.values[key] = _get(h, keyword)
+                    return default if v is None else v
+        return _get(h, keyword, default)
+
+
+_MISS = object()
+_PER_FRAME_TAG = 0x52009230  # Per-frame Functional Groups Sequence
+_MEMO_TAGS = {kw: tag_for_keyword(kw) for kw in (
+    "Rows", "Columns", "SamplesPerPixel", "NumberOfFrames", "ImageOrientationPatient", "PixelSpacing",
+    "BitsAllocated", "BitsStored", "PixelRepresentation", "RescaleSlope", "RescaleIntercept", "SeriesInstanceUID",
+    "TemporalPositionIdentifier")}
+
+
+def _frames_of(index: int, img: _Image, memo: _Memo | None = None) -> list[_Frame]:
     h = img.header
-    rows, columns = _int(_get(h, "Rows"), 0), _int(_get(h, "Columns"), 0)
-    samples = _int(_get(h, "SamplesPerPixel"), 1)
+    g = _get if memo is None else memo.get
+    rows, columns = _int(g(h, "Rows"), 0), _int(g(h, "Columns"), 0)
+    samples = _int(g(h, "SamplesPerPixel"), 1)
     instance = _int(_get(h, "InstanceNumber"), -1)
     sop = str(_get(h, "SOPInstanceUID", "") or "")
     where = img.source if isinstance(img.source, str) else f"image {index}"
     if rows <= 0 or columns <= 0:
         raise GeometryError(f"{where}: Rows x Columns is {rows} x {columns}: not an image")
-    nframes = _int(_get(h, "NumberOfFrames"), 1)
-    per_frame = _get(h, "PerFrameFunctionalGroupsSequence")
+    nframes = _int(g(h, "NumberOfFrames"), 1)
+    per_frame = (_get(h, "PerFrameFunctionalGroupsSequence")
+                 if not isinstance(h, Dataset) or _PER_FRAME_TAG in h else None)
     if per_frame:
         shared_seq = _get(h, "SharedFunctionalGroupsSequence")
         shared = shared_seq[0] if shared_seq else None
@@ -287,14 +488,77 @@ def _frames_of(index: int, img: _Image) -> list[_Frame]:
                               rows, columns, samples, instance, sop, float(_int(temporal, 0))))
         return out
     ipp = as_floats(_get(h, "ImagePositionPatient"), 3, what=f"{where}: Image Position (Patient)")
-    iop = as_floats(_get(h, "ImageOrientationPatient"), 6, what=f"{where}: Image Orientation (Patient)")
-    ps = as_floats(_get(h, "PixelSpacing"), 2, what=f"{where}: Pixel Spacing")
-    temporal = float(_int(_get(h, "TemporalPositionIdentifier"), 0))
+    iop = as_floats(g(h, "ImageOrientationPatient"), 6, what=f"{where}: Image Orientation (Patient)")
+    ps = as_floats(g(h, "PixelSpacing"), 2, what=f"{where}: Pixel Spacing")
+    temporal = float(_int(g(h, "TemporalPositionIdentifier"), 0))
     if nframes > 1:  # a multi-frame image without per-frame geometry (cine, ...): frames in order
         return [_Frame(FrameRef(img.source, i), index, None, iop, ps, rows, columns, samples, instance, sop,
                        float(i)) for i in range(nframes)]
-    return [_Frame(FrameRef(img.source, None), index, ipp, iop, ps, rows, columns, samples, instance, sop,
-                   temporal)]
+    if isinstance(img.source, str) and isinstance(h, Dataset):
+        layout = _native_layout(h, rows, columns, g)
+    else:
+        layout = img.layout
+    return [_Frame(FrameRef(img.source, None, None, layout), index, ipp, iop, ps, rows, columns, samples, instance,
+                   sop, temporal)]
+
+
+_NATIVE_LE = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
+_LITTLE_HOST = sys.byteorder == "little"
+_PIXEL_TAG_BYTES = b"\xe0\x7f\x10\x00"  # (7FE0,0010) in little endian
+_NOT_PLAIN = (0x7FE00008, 0x7FE00009, 0x00283000)  # float pixel data, Modality LUT Sequence
+
+
+def _number(v: Any) -> float | None:
+    """A single numeric value (``None`` for anything else: the general path decides)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def _native_layout(h: Dataset, rows: int, columns: int, g: Any = _get) -> tuple | None:
+    """:func:`_layout_of` for a data set read with ``stop_before_pixels``."""
+    if not _LITTLE_HOST:
+        return None
+    d = h.__dict__
+    stop = getattr(d.get("_src"), "stop_pos", None)
+    if stop is None or not d.get("is_little_endian") or str(d.get("read_transfer_syntax") or "") not in _NATIVE_LE:
+        return None
+    if any(t in h for t in _NOT_PLAIN):
+        return None
+    return _layout_of(h, int(stop), bool(d.get("is_implicit_VR")), g)
+
+
+def _layout_of(h: Any, stop: int, implicit: bool, g: Any) -> tuple | None:
+    """``(offset, header_len, nbytes, dtype, bits_stored, bits_allocated, signed, slope, intercept)``
+    of a plain native single-frame image in little endian whose Pixel Data element starts at
+    ``stop`` (``None`` when its attributes need the general path)."""
+    if not _LITTLE_HOST:
+        return None
+    try:
+        rows, columns = _int(g(h, "Rows"), 0), _int(g(h, "Columns"), 0)
+        nf = g(h, "NumberOfFrames")
+        if nf is not None and _int(nf, -1) != 1:
+            return None
+        rv, cv = g(h, "Rows"), g(h, "Columns")
+        if type(rv) is not int or type(cv) is not int or (rv, cv) != (rows, columns):
+            return None  # odd values (text, several values): the general path judges them
+        ba, bs, pr, spp = (g(h, k) for k in ("BitsAllocated", "BitsStored", "PixelRepresentation", "SamplesPerPixel"))
+        if not all(isinstance(x, int) for x in (ba, pr)) or ba not in (8, 16, 32) or pr not in (0, 1):
+            return None
+        bs = ba if bs is None else bs
+        if not isinstance(bs, int) or not 1 <= bs <= ba or spp not in (None, 1):
+            return None
+        slope, intercept = g(h, "RescaleSlope"), g(h, "RescaleIntercept")
+        slope = 1.0 if slope is None else _number(slope)
+        intercept = 0.0 if intercept is None else _number(intercept)
+        if slope is None or intercept is None:
+            return None
+    except (PacsnbError, TypeError, ValueError, UnicodeError):
+        return None
+    dtype = f"{'i' if pr else 'u'}{ba // 8}"
+    nbytes = rows * columns * (ba // 8)
+    return (int(stop), 8 if implicit else 12, nbytes, dtype, bs, ba, bool(pr), slope, intercept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,11 +770,11 @@ def load_slices(refs: list[FrameRef], plane_shape: tuple[int, ...], dtype: Any, 
         # file reading and the rescale kernel release the GIL: two or more threads overlap them
         bounds = np.linspace(0, n, threads + 1).astype(int)
         bar = _bar(n, progress)
-        with ThreadPoolExecutor(threads) as pool:
-            futures = [pool.submit(_fill, refs, out, int(a), int(b), rescale, bar)
-                       for a, b in zip(bounds[:-1], bounds[1:])]
-            for f in futures:
-                f.result()
+        pool = _pool(threads)
+        futures = [pool.submit(_fill, refs, out, int(a), int(b), rescale, bar)
+                   for a, b in zip(bounds[:-1], bounds[1:])]
+        for f in futures:
+            f.result()
         if bar is not None:
             bar.close()
     else:
@@ -521,18 +785,37 @@ def load_slices(refs: list[FrameRef], plane_shape: tuple[int, ...], dtype: Any, 
     return out
 
 
-def _bar(n: int, progress: bool):
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The reading threads, kept for the next volumes (starting threads for each call costs
+    more than a small volume takes to read). Tasks never wait for other tasks of the pool."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(threads, thread_name_prefix="pacsnb-volume")
+        return _POOL
+
+
+def _bar(n: int, progress: bool, desc: str = "decoding slices"):
     if not progress or n < 32:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=n, desc="decoding slices", leave=False)
+    return tqdm(total=n, desc=desc, leave=False)
 
 
 def _fill(refs: list[FrameRef], out: np.ndarray, a: int, b: int, rescale: bool, bar) -> None:
     cache_key, ds = None, None
+    scratch: dict[str, np.ndarray] = {}
     for i in range(a, b):
         ref = refs[i]
+        if ref.layout is not None and _read_native(ref, out[i], rescale, scratch):
+            if bar is not None:
+                bar.update(1)
+            continue
         key = _token_of(ref.source)
         if key != cache_key:
             ds = _open_source(ref.source)
@@ -540,6 +823,61 @@ def _fill(refs: list[FrameRef], out: np.ndarray, a: int, b: int, rescale: bool, 
         _decode_into(ds, ref, out[i], rescale)
         if bar is not None:
             bar.update(1)
+
+
+def _pread(path: str, header: bytearray, data: memoryview, offset: int) -> int:
+    """Read the element header then the pixel bytes at ``offset`` of a file: bytes read."""
+    fd = os.open(path, _O_READ)
+    try:
+        if _HAVE_PREADV:
+            return os.preadv(fd, [header, data], offset)
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.readv(fd, [header, data])
+    finally:
+        os.close(fd)
+
+
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_HAVE_PREADV = hasattr(os, "preadv")
+
+
+def _read_native(ref: FrameRef, plane: np.ndarray, rescale: bool, scratch: dict[str, np.ndarray]) -> bool:
+    """Read a plain native slice straight into ``plane`` (see ``FrameRef.layout``).
+
+    ``False`` when the file is not as planned (changed since, or not what the header
+    suggested): the caller then takes the general path, which also gives the errors."""
+    offset, hlen, nbytes, dtype, bs, ba, signed, slope, intercept = ref.layout
+    n = plane.size
+    if n * (ba // 8) != nbytes or not plane.flags.c_contiguous:
+        return False
+    flat = plane.reshape(-1)
+    direct = not rescale and plane.dtype == np.dtype(dtype)
+    if direct:
+        buf = flat
+    else:
+        buf = scratch.get(dtype)
+        if buf is None or buf.shape[0] < n:
+            buf = scratch[dtype] = np.empty(n, dtype)
+        buf = buf[:n]
+    header = bytearray(hlen)
+    try:
+        got = _pread(ref.source, header, memoryview(buf).cast("B"), offset)
+    except OSError:
+        return False
+    if got != hlen + nbytes or header[:4] != _PIXEL_TAG_BYTES:
+        return False
+    length = int.from_bytes(header[hlen - 4:], "little")
+    if length != nbytes + (nbytes & 1) or (hlen == 12 and header[4:8] not in (b"OW\0\0", b"OB\0\0")):
+        return False
+    if rescale:
+        if plane.dtype != np.float32:
+            return False
+        VK.stored_to_float(buf, bs, ba, signed, slope, intercept, flat)
+        return True
+    VK.fix_high_bits(buf, bs, ba, signed)
+    if not direct:
+        plane[...] = buf.reshape(plane.shape)
+    return True
 
 
 def _decode_into(ds: Dataset, ref: FrameRef, plane: np.ndarray, rescale: bool) -> None:
@@ -622,8 +960,9 @@ def _describe_group(key: tuple, frames: list[_Frame]) -> str:
     return f"{where}, {size}, {spacing}: {len(frames)} image(s) (Instance Numbers {numbers[0]}..{numbers[-1]})"
 
 
-def _series_check(images: list[_Image], series_uid: str | None, what: str) -> list[_Image]:
-    uids = [str(_get(im.header, "SeriesInstanceUID", "") or "") for im in images]
+def _series_check(images: list[_Image], series_uid: str | None, what: str, memo: _Memo | None = None) -> list[_Image]:
+    g = _get if memo is None else memo.get
+    uids = [str(g(im.header, "SeriesInstanceUID", "") or "") for im in images]
     if series_uid is not None:
         chosen = [im for im, u in zip(images, uids) if u == str(series_uid)]
         if not chosen:
@@ -634,7 +973,9 @@ def _series_check(images: list[_Image], series_uid: str | None, what: str) -> li
         return images
     first = {}
     for im, u in zip(images, uids):
-        first.setdefault(u, im.header)
+        if u not in first:
+            # a header decoded in part only: the whole one for the message (description...)
+            first[u] = _read_header(im.source) if isinstance(im.header, _FastHeader) else im.header
     lines = []
     for u, c in counts.most_common():
         h = first[u]
@@ -677,8 +1018,9 @@ def plan_series(source: SeriesSource, *, rescale: bool = True, series_uid: str |
     [(3, 8, 8), (2, 8, 8)]
     """
     images, what = _images_from(source, progress)
-    images = _series_check(images, series_uid, what)
-    frames = [f for i, im in enumerate(images) for f in _frames_of(i, im)]
+    memo = _Memo()
+    images = _series_check(images, series_uid, what, memo)
+    frames = [f for i, im in enumerate(images) for f in _frames_of(i, im, memo)]
     groups: dict[tuple, list[_Frame]] = {}
     for f in frames:
         groups.setdefault(_group_key(f), []).append(f)

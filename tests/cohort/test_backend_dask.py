@@ -26,12 +26,20 @@ def _count_decodes(monkeypatch):
 
     calls = []
     real = V.pixel_array
+    real_native = V._read_native
 
     def counting(ds, frame=None):
         calls.append(frame)
         return real(ds, frame=frame)
 
+    def counting_native(ref, *args):
+        done = real_native(ref, *args)
+        if done:  # read straight into the volume (else pixel_array above is called)
+            calls.append(ref.frame)
+        return done
+
     monkeypatch.setattr(V, "pixel_array", counting)
+    monkeypatch.setattr(V, "_read_native", counting_native)
     return calls
 
 
