@@ -38,6 +38,7 @@ Usage::
     python benchmarks/bench_net.py --quick          # small counts: smoke run
     python benchmarks/bench_net.py --pairs pacsnb:pacsnb,dcmtk:dcmtk --json out.json
     python benchmarks/bench_net.py --nodelay-only --workloads echo,small   # the latency rows only
+    python benchmarks/bench_net.py --pairs dcmtk:dcmtk,dcmtk:pacsnb,pacsnb:dcmtk --nodelay-only --rounds 5
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -369,6 +371,29 @@ def measure(pairs, data, counts, work_out: Path, nodelay_variants, timeout: floa
     return rows
 
 
+def combine_rounds(runs: list[list[dict]]) -> list[dict]:
+    """One row per (client, server, variant, workload): the median rate over the rounds (the
+    rounds' rates kept in ``rounds``), failures added up."""
+    if len(runs) == 1:
+        return runs[0]
+    out: list[dict] = []
+    keys = [(r["client"], r["server"], r["variant"], r["workload"]) for r in runs[0]]
+    for key in keys:
+        same = [r for run in runs for r in run if (r["client"], r["server"], r["variant"], r["workload"]) == key]
+        ok = [r for r in same if "per_s" in r]
+        if not ok:
+            out.append(same[0])
+            continue
+        row = dict(sorted(ok, key=lambda r: r["per_s"])[len(ok) // 2])  # the median round (upper, if even)
+        row["per_s"] = statistics.median(r["per_s"] for r in ok)
+        if all("mb_per_s" in r for r in ok):
+            row["mb_per_s"] = statistics.median(r["mb_per_s"] for r in ok)
+        row["rounds"] = [round(r["per_s"], 1) for r in same if "per_s" in r]
+        row["failures"] = sum(r.get("failures", 0) for r in same) + (len(same) - len(ok))
+        out.append(row)
+    return out
+
+
 def _figure(row: dict) -> str:
     if "per_s" not in row:
         return f"ERROR {row.get('error', '?')}"
@@ -377,6 +402,8 @@ def _figure(row: dict) -> str:
     if "mb_per_s" in row:
         text += f" {row['mb_per_s']:7.1f} MB/s"
     text += f"  n={row['n']} failures {row.get('failures', 0)}"
+    if row.get("rounds"):
+        text += f" (median of {len(row['rounds'])} rounds: {min(row['rounds']):.0f}-{max(row['rounds']):.0f})"
     if row.get("reassociations"):
         text += f" (association lost and opened again {row['reassociations']}x)"
     if row.get("error"):
@@ -467,6 +494,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workloads", default="echo-assoc,echo,ct,small",
                    help="which measurements, comma separated (default: echo-assoc,echo,ct,small)")
     p.add_argument("--timeout", type=float, default=30.0, help="DIMSE and network timeouts of the clients (s)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every pair this many times, one round after the other, and report the "
+                        "median of each figure (on a shared machine, a busy moment then falls on one "
+                        "round of each pair instead of on one pair)")
     # internal modes
     p.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "DIR"), help=argparse.SUPPRESS)
     p.add_argument("--client", nargs=4, metavar=("KIND", "TASK", "PORT", "ARG"), help=argparse.SUPPRESS)
@@ -523,7 +554,12 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(workloads) - {"echo-assoc", "echo", "ct", "small"}
         if unknown:
             p.error(f"unknown workloads: {', '.join(sorted(unknown))}")
-        rows = measure(pairs, data, counts, base, variants, args.timeout, cap, workloads)
+        runs = []
+        for k in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {k + 1} of {args.rounds}", flush=True)
+            runs.append(measure(pairs, data, counts, base, variants, args.timeout, cap, workloads))
+        rows = combine_rounds(runs)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     summary = report(rows, counts)
