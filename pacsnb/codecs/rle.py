@@ -364,7 +364,8 @@ def encode_frame(array: Any, params: Any = None, *, frame: int | None = None, **
     ----------
     array
         The frame: an integer array of shape ``(rows, columns)`` or ``(rows, columns,
-        samples)`` (also ``(samples, rows, columns)`` for colour), whose dtype has
+        samples)`` (also ``(samples, rows, columns)`` for colour; a shape that reads both
+        ways, 3 x 3 with 3 samples, is taken as ``(rows, columns, samples)``), whose dtype has
         Bits Allocated / 8 bytes (any byte order, signed or not); or the frame's native
         little endian bytes, colour-by-pixel or colour-by-plane as ``planar_configuration``
         says.
