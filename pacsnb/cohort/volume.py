@@ -44,7 +44,7 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait as _wait_all
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -273,7 +273,7 @@ def _fast_headers(paths: list[str]) -> list[Any]:
     from pacsnb.io.reader import MAX_DEPTH
 
     out: list[Any] = [None] * len(paths)
-    blobs, starts, ends, whole, index = [], [], [], [], []
+    blobs, starts, ends, whole, index, idents = [], [], [], [], [], []
     pos = 0
     for k, p in enumerate(paths):
         try:
@@ -281,7 +281,8 @@ def _fast_headers(paths: list[str]) -> list[Any]:
         except OSError:
             continue
         try:
-            size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            size = st.st_size
             b = os.read(fd, _HEAD_BYTES)
         except OSError:
             continue
@@ -293,6 +294,7 @@ def _fast_headers(paths: list[str]) -> list[Any]:
         ends.append(pos)
         whole.append(len(b) >= size)
         index.append(k)
+        idents.append(_ident(st))
     if not blobs:
         return out
     buf = b"".join(blobs)
@@ -361,7 +363,7 @@ def _fast_headers(paths: list[str]) -> list[Any]:
             continue  # multi-frame: the general path knows its frames
         layout = None
         if ts in _NATIVE_LE and stops_l[j] >= 0:
-            layout = _layout_of(h, stops_l[j], ts == "1.2.840.10008.1.2", _get)
+            layout = _layout_of(h, stops_l[j], ts == "1.2.840.10008.1.2", _get, idents[j])
         out[k] = _Image(paths[k], h, layout)
     return out
 
@@ -495,7 +497,7 @@ def _frames_of(index: int, img: _Image, memo: _Memo | None = None) -> list[_Fram
         return [_Frame(FrameRef(img.source, i), index, None, iop, ps, rows, columns, samples, instance, sop,
                        float(i)) for i in range(nframes)]
     if isinstance(img.source, str) and isinstance(h, Dataset):
-        layout = _native_layout(h, rows, columns, g)
+        layout = _native_layout(h, img.source, g)
     else:
         layout = img.layout
     return [_Frame(FrameRef(img.source, None, None, layout), index, ipp, iop, ps, rows, columns, samples, instance,
@@ -516,8 +518,8 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _native_layout(h: Dataset, rows: int, columns: int, g: Any = _get) -> tuple | None:
-    """:func:`_layout_of` for a data set read with ``stop_before_pixels``."""
+def _native_layout(h: Dataset, path: str, g: Any = _get) -> tuple | None:
+    """:func:`_layout_of` for a data set read from ``path`` with ``stop_before_pixels``."""
     if not _LITTLE_HOST:
         return None
     d = h.__dict__
@@ -526,13 +528,24 @@ def _native_layout(h: Dataset, rows: int, columns: int, g: Any = _get) -> tuple 
         return None
     if any(t in h for t in _NOT_PLAIN):
         return None
-    return _layout_of(h, int(stop), bool(d.get("is_implicit_VR")), g)
+    try:
+        ident = _ident(os.stat(path))
+    except OSError:
+        return None
+    return _layout_of(h, int(stop), bool(d.get("is_implicit_VR")), g, ident)
 
 
-def _layout_of(h: Any, stop: int, implicit: bool, g: Any) -> tuple | None:
-    """``(offset, header_len, nbytes, dtype, bits_stored, bits_allocated, signed, slope, intercept)``
-    of a plain native single-frame image in little endian whose Pixel Data element starts at
-    ``stop`` (``None`` when its attributes need the general path)."""
+def _ident(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file apart from itself rewritten: device, inode, size, modification time."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _layout_of(h: Any, stop: int, implicit: bool, g: Any, ident: tuple) -> tuple | None:
+    """``(offset, header_len, nbytes, dtype, bits_stored, bits_allocated, signed, slope, intercept,
+    ident)`` of a plain native single-frame image in little endian whose Pixel Data element
+    starts at ``stop`` (``None`` when its attributes need the general path); ``ident`` (see
+    :func:`_ident`) is the file as its header was read: a file changed since is read by the
+    general path."""
     if not _LITTLE_HOST:
         return None
     try:
@@ -558,7 +571,7 @@ def _layout_of(h: Any, stop: int, implicit: bool, g: Any) -> tuple | None:
         return None
     dtype = f"{'i' if pr else 'u'}{ba // 8}"
     nbytes = rows * columns * (ba // 8)
-    return (int(stop), 8 if implicit else 12, nbytes, dtype, bs, ba, bool(pr), slope, intercept)
+    return (int(stop), 8 if implicit else 12, nbytes, dtype, bs, ba, bool(pr), slope, intercept, ident)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,30 +786,50 @@ def load_slices(refs: list[FrameRef], plane_shape: tuple[int, ...], dtype: Any, 
         pool = _pool(threads)
         futures = [pool.submit(_fill, refs, out, int(a), int(b), rescale, bar)
                    for a, b in zip(bounds[:-1], bounds[1:])]
-        for f in futures:
-            f.result()
-        if bar is not None:
-            bar.close()
+        try:
+            _wait_all(futures)  # all of them, also when one fails: none writes later
+            for f in futures:
+                f.result()
+        finally:
+            if bar is not None:
+                bar.close()
     else:
         bar = _bar(n, progress)
-        _fill(refs, out, 0, n, rescale, bar)
-        if bar is not None:
-            bar.close()
+        try:
+            _fill(refs, out, 0, n, rescale, bar)
+        finally:
+            if bar is not None:
+                bar.close()
     return out
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_KEY: tuple[int, int] | None = None  # (process id, threads) of _POOL
 _POOL_LOCK = threading.Lock()
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
     """The reading threads, kept for the next volumes (starting threads for each call costs
-    more than a small volume takes to read). Tasks never wait for other tasks of the pool."""
-    global _POOL
+    more than a small volume takes to read). Tasks never wait for other tasks of the pool.
+    A process made by ``fork`` (a DataLoader worker, a multiprocessing pool) has none of its
+    parent's threads: it gets its own pool."""
+    global _POOL, _POOL_KEY
+    key = (os.getpid(), threads)
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(threads, thread_name_prefix="pacsnb-volume")
+        if _POOL is None or _POOL_KEY != key:
+            if _POOL is not None and _POOL_KEY[0] == key[0]:
+                _POOL.shutdown(wait=False)
+            _POOL, _POOL_KEY = ThreadPoolExecutor(threads, thread_name_prefix="pacsnb-volume"), key
         return _POOL
+
+
+def _after_fork() -> None:  # the lock may have been held by a thread that does not exist here
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _bar(n: int, progress: bool, desc: str = "decoding slices"):
@@ -825,10 +858,13 @@ def _fill(refs: list[FrameRef], out: np.ndarray, a: int, b: int, rescale: bool, 
             bar.update(1)
 
 
-def _pread(path: str, header: bytearray, data: memoryview, offset: int) -> int:
-    """Read the element header then the pixel bytes at ``offset`` of a file: bytes read."""
+def _pread(path: str, header: bytearray, data: memoryview, offset: int, ident: tuple) -> int:
+    """Read the element header then the pixel bytes at ``offset`` of a file: bytes read
+    (``-1`` when the file is no longer the one planned: ``ident`` differs)."""
     fd = os.open(path, _O_READ)
     try:
+        if _ident(os.fstat(fd)) != ident:
+            return -1
         if _HAVE_PREADV:
             return os.preadv(fd, [header, data], offset)
         os.lseek(fd, offset, os.SEEK_SET)
@@ -846,7 +882,7 @@ def _read_native(ref: FrameRef, plane: np.ndarray, rescale: bool, scratch: dict[
 
     ``False`` when the file is not as planned (changed since, or not what the header
     suggested): the caller then takes the general path, which also gives the errors."""
-    offset, hlen, nbytes, dtype, bs, ba, signed, slope, intercept = ref.layout
+    offset, hlen, nbytes, dtype, bs, ba, signed, slope, intercept, ident = ref.layout
     n = plane.size
     if n * (ba // 8) != nbytes or not plane.flags.c_contiguous:
         return False
@@ -861,7 +897,7 @@ def _read_native(ref: FrameRef, plane: np.ndarray, rescale: bool, scratch: dict[
         buf = buf[:n]
     header = bytearray(hlen)
     try:
-        got = _pread(ref.source, header, memoryview(buf).cast("B"), offset)
+        got = _pread(ref.source, header, memoryview(buf).cast("B"), offset, ident)
     except OSError:
         return False
     if got != hlen + nbytes or header[:4] != _PIXEL_TAG_BYTES:

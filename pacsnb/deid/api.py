@@ -111,7 +111,7 @@ def output_path(ds: Dataset, out: PathLike) -> Path:
 def _write(ds: Dataset, path: Path, transfer_syntax: str | None) -> None:
     """Encode completely first (a data set that cannot be written never leaves a file), then
     write a temporary file and rename it."""
-    write_atomic(path, [encode_file(ds, transfer_syntax)], fsync=False)
+    write_atomic(path, [encode_file(ds, transfer_syntax)], fsync=False, make_dirs=True)
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import os
+import secrets
 import struct
 import sys
 import threading
@@ -339,30 +340,69 @@ def fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+           | getattr(os, "O_BINARY", 0))
+try:
+    _IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX")))
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+    _IOV_MAX = 16
 
 
 def _write_all(fd: int, buffers: list) -> None:
-    """``writev`` the buffers, going on after a short write."""
-    views = [memoryview(b).cast("B") for b in buffers if len(b)]
-    while views:
-        n = os.writev(fd, views) if hasattr(os, "writev") else os.write(fd, views[0])
-        while views and n >= len(views[0]):
-            n -= len(views[0])
-            views.pop(0)
-        if views and n:
-            views[0] = views[0][n:]
+    """``writev`` the buffers (at most IOV_MAX at a time), going on after a short write.
+
+    Every view made here is released before returning, also when a write fails (a view of
+    an in-memory spool left alive in the traceback would keep the spool from closing)."""
+    made: list = []
+    try:
+        views = []
+        for b in buffers:
+            if len(b):
+                v = memoryview(b)
+                made.append(v)
+                if v.format != "B" or v.ndim != 1:
+                    v = v.cast("B")
+                    made.append(v)
+                views.append(v)
+        while views:
+            n = os.writev(fd, views[:_IOV_MAX]) if hasattr(os, "writev") else os.write(fd, views[0])
+            while views and n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            if views and n:
+                views[0] = views[0][n:]
+                made.append(views[0])
+    finally:
+        for v in reversed(made):
+            v.release()
+
+
+def _create_temp(folder: str, name: str, make_dirs: bool) -> tuple[int, str]:
+    """``(fd, path)`` of a new temporary file beside ``folder/name`` (never an existing file
+    or a symbolic link planted under its name)."""
+    base = os.path.join(folder, f".{name}.{os.getpid()}.{threading.get_ident()}")
+    tmp = base + ".tmp"
+    for attempt in range(100):
+        try:
+            return os.open(tmp, _CREATE, 0o666), tmp
+        except FileNotFoundError:
+            if not make_dirs or attempt:
+                raise
+            os.makedirs(folder or ".", exist_ok=True)
+        except FileExistsError:  # a leftover of a crash, or someone else's: another name
+            tmp = f"{base}.{secrets.token_hex(4)}.tmp"
+    raise FileExistsError(f"{folder}: cannot make a temporary file for {name}")  # pragma: no cover
 
 
 def write_atomic(path: Union[str, os.PathLike], parts: list, *, fsync: bool = True, sync_dir: bool = False,
-                 keep_mode: bool = False) -> int:
+                 keep_mode: bool = False, make_dirs: bool = False) -> int:
     """Write ``parts`` one after the other into the file ``path``, atomically.
 
-    The bytes go to a temporary file beside ``path`` (its folder is made if it is
-    missing), which is synced and then renamed over ``path``: a crash never leaves half a
-    file under the final name. Buffers are written with one ``writev``; file objects are
-    copied in blocks from where they stand (an in-memory spool that offers
-    ``in_memory()``, such as a received C-STORE's data set, is written from its buffer).
+    The bytes go to a new temporary file beside ``path``, which is synced and then renamed
+    over ``path``: a crash never leaves half a file under the final name. Buffers are
+    written with ``writev``; file objects are copied in blocks from where they stand (an
+    in-memory spool that offers ``in_memory()``, such as a received C-STORE's data set, is
+    written from its buffer).
 
     Parameters
     ----------
@@ -377,6 +417,9 @@ def write_atomic(path: Union[str, os.PathLike], parts: list, *, fsync: bool = Tr
     keep_mode
         Give the file the permissions of the file it replaces, if any (else those a plain
         ``open()`` gives).
+    make_dirs
+        Make the folder (and its parents) if it is missing; else a missing folder raises
+        ``FileNotFoundError``, as ``open()`` does.
 
     Returns
     -------
@@ -387,19 +430,14 @@ def write_atomic(path: Union[str, os.PathLike], parts: list, *, fsync: bool = Tr
     --------
     >>> import io
     >>> from pacsnb.io.writer import write_atomic
-    >>> write_atomic("/tmp/pacsnb-doc-atomic/a.bin", [b"DICM", io.BytesIO(b"1234")])
+    >>> write_atomic("/tmp/pacsnb-doc-atomic/a.bin", [b"DICM", io.BytesIO(b"1234")], make_dirs=True)
     8
     >>> open("/tmp/pacsnb-doc-atomic/a.bin", "rb").read()
     b'DICM1234'
     """
     target = os.fspath(path)
     folder, name = os.path.split(target)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        fd = os.open(tmp, _CREATE, 0o666)
-    except FileNotFoundError:
-        os.makedirs(folder or ".", exist_ok=True)
-        fd = os.open(tmp, _CREATE, 0o666)
+    fd, tmp = _create_temp(folder, name, make_dirs)
     size = 0
     held: list = []  # views of in-memory spools: released before returning
     try:
@@ -433,8 +471,9 @@ def write_atomic(path: Union[str, os.PathLike], parts: list, *, fsync: bool = Tr
         finally:
             os.close(fd)
             pending = []
-            for view in held:
-                view.release()
+            part = view = None
+            for v in held:
+                v.release()
         os.replace(tmp, target)
     except BaseException:
         try:

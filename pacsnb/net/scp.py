@@ -310,8 +310,20 @@ class ServiceRequest:
         data = self.data if self.data is not None else b""
         if hasattr(data, "seek"):
             data.seek(0)
-        write_atomic(path, [meta, data], fsync=fsync)
+        write_atomic(path, [meta, data], fsync=fsync, make_dirs=True)
         return path if isinstance(path, Path) else Path(path)
+
+
+def _close_data(data: Any) -> None:
+    """Close a request's spool once it is answered; a spool that cannot be closed (a view
+    of its buffer still held somewhere) is logged and left to the garbage collector, never
+    allowed to stop the association."""
+    if data is None or not hasattr(data, "close"):
+        return
+    try:
+        data.close()
+    except (BufferError, OSError, ValueError) as exc:
+        log.warning("could not close a received data set's spool: %s", exc)
 
 
 # --- inline handlers ----------------------------------------------------------------------------
@@ -829,8 +841,7 @@ class Server:
             rsp, data = cmd.response(_FAILURE.get(service, Status.PROCESSING_FAILURE),
                                      error_comment=_comment(err)), None
         finally:
-            if msg.data is not None and hasattr(msg.data, "close"):
-                msg.data.close()
+            _close_data(msg.data)
         if rsp.status and status_category(rsp.status).value == "failure":
             stats["failures"] += 1
         stats["responses_sent"] += 1
@@ -884,8 +895,7 @@ class Server:
             rsp, data = cmd.response(_FAILURE.get(service, Status.PROCESSING_FAILURE),
                                      error_comment=_comment(err)), None
         finally:
-            if msg.data is not None and hasattr(msg.data, "close"):
-                msg.data.close()
+            _close_data(msg.data)
 
         def finish() -> None:
             conn.busy = False
@@ -939,8 +949,7 @@ class Server:
                     await self._handle(conn, info, contexts, ev)
                 finally:
                     conn.busy = False
-                    if ev.data is not None and hasattr(ev.data, "close"):
-                        ev.data.close()
+                    _close_data(ev.data)
                 continue
             if isinstance(ev, ReleaseIndication):
                 self._stats["associations_released"] += 1
@@ -961,8 +970,7 @@ class Server:
             try:
                 await self._handle(conn, info, contexts, msg)
             finally:
-                if msg.data is not None and hasattr(msg.data, "close"):
-                    msg.data.close()
+                _close_data(msg.data)  # never raises: the slot is always given back
                 slots.release()
 
         def done(task: asyncio.Task) -> None:

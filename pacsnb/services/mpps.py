@@ -142,7 +142,7 @@ class MPPS:
         if self.path is None:
             return
         data = {uid: {**self._meta[uid], "dataset": _plain(ds)} for uid, ds in self.steps.items()}
-        write_atomic(self.path, [json.dumps(data, indent=1).encode("utf-8")])  # synced, then renamed
+        write_atomic(self.path, [json.dumps(data, indent=1).encode("utf-8")], make_dirs=True)  # synced, renamed
 
     def _changed(self, uid: str, ds: Dataset) -> None:
         if self.on_change is not None:

@@ -208,7 +208,7 @@ class Worklist:
         if self.path is None:
             return
         data = [_plain(ds) for ds in self._items]
-        write_atomic(self.path, [json.dumps(data, indent=1).encode("utf-8")])  # synced, then renamed
+        write_atomic(self.path, [json.dumps(data, indent=1).encode("utf-8")], make_dirs=True)  # synced, renamed
 
     def __len__(self) -> int:
         """The number of items."""

@@ -205,3 +205,48 @@ def test_two_series_message_names_their_descriptions(tmp_path):
     _write(tmp_path / "s", a + b)
     with pytest.raises(pacsnb.errors.GeometryError, match="second series"):
         open_series(str(tmp_path / "s"), progress=False)
+
+
+def test_a_file_rewritten_with_another_shape_and_rescale_after_a_lazy_plan_is_refused(tmp_path):
+    """Same byte count, same header length: only the file's identity (inode, size, mtime)
+    tells that it changed; the general path then finds the new shape (found by review)."""
+    import warnings
+
+    from pacsnb.errors import GeometryError
+
+    _write(tmp_path, make_ct_series(n_slices=30, rows=8, columns=16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = open_series(tmp_path, chunks={"z": 30}, progress=False)
+    ds = pacsnb.read(tmp_path / "000.dcm")
+    ds.Rows, ds.Columns = 16, 8
+    ds.PixelData = np.arange(128, dtype=np.uint16).reshape(16, 8).tobytes()
+    ds.RescaleSlope = "9"
+    pacsnb.write(ds, tmp_path / "000.dcm")
+    with pytest.raises(GeometryError, match="shape"):
+        lazy.values
+
+
+def test_a_forked_child_reads_volumes_after_its_parent_did(tmp_path):
+    """The reading threads are per process: a child made by fork after its parent used them
+    (a DataLoader worker) gets its own (found by review: it used to wait forever)."""
+    import multiprocessing as mp
+
+    _write(tmp_path, make_ct_series(n_slices=V._THREADS_FROM + 6, rows=16, columns=16))
+    expected = open_series(tmp_path, progress=False).values
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_volume, args=(str(tmp_path), queue))
+    child.start()
+    try:
+        got = queue.get(timeout=60)
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    assert np.array_equal(got, expected)
+
+
+def _child_volume(folder, queue):
+    queue.put(open_series(folder, progress=False).values)

@@ -116,7 +116,12 @@ def test_without_the_option_every_private_element_goes():
     assert not [t for t in out[0x00081032].value[0]._dict if (t >> 16) & 1]
 
 
-def test_safe_private_read_as_un_from_implicit_vr():
+def test_safe_private_read_as_un_from_implicit_vr(monkeypatch):
+    from pacsnb.dicom import dictionary
+
+    # no private dictionary registered (other tests register pydicom's, which knows GEMS_ACQU_01)
+    monkeypatch.setattr(dictionary, "_private", {})
+    monkeypatch.setattr(dictionary, "_private_creators", {})
     ds = _private_dataset()
     del ds[0x2001105F]
     back = read_bytes(encode_file(ds, "1.2.840.10008.1.2"))
