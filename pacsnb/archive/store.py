@@ -494,19 +494,24 @@ class Archive:
             rel = prefix + name
             if rel in have:
                 continue
-            file = path / name
-            try:
-                header = read(file, stop_before_pixels=True)
-                ts = str(header.file_meta.get("TransferSyntaxUID") or _EXPLICIT_LE)
-                p = self._prepared(header, "", file.stat().st_size, ts,
-                                   header.file_meta.get("SourceApplicationEntityTitle"))
-            except (PacsnbError, OSError) as exc:
-                log.warning("archive %s: cannot index %s: %s", self.root, rel, exc)
-                continue
-            p.tmp = None  # type: ignore[assignment]
-            self._index_one(conn, p, touched, policy="keep")
-            conn.execute("UPDATE instances SET path = ?, pending = NULL WHERE path = ?", (rel, p.relpath))
-            log.warning("archive %s: indexed %s, whose index commit was lost (power cut?)", self.root, rel)
+            if self._index_in_place(conn, path / name, rel, touched):
+                log.warning("archive %s: indexed %s, whose index commit was lost (power cut?)", self.root, rel)
+
+    def _index_in_place(self, conn: sqlite3.Connection, file: Path, rel: str, touched: dict) -> bool:
+        """Index a file already in its place in the archive, under ``rel`` (inside a
+        transaction); ``False`` (and a warning) when it cannot be read."""
+        try:
+            header = read(file, stop_before_pixels=True)
+            ts = str(header.file_meta.get("TransferSyntaxUID") or _EXPLICIT_LE)
+            p = self._prepared(header, "", file.stat().st_size, ts,
+                               header.file_meta.get("SourceApplicationEntityTitle"))
+        except (PacsnbError, OSError) as exc:
+            log.warning("archive %s: cannot index %s: %s", self.root, rel, exc)
+            return False
+        p.tmp = None  # type: ignore[assignment]
+        self._index_one(conn, p, touched, policy="keep")
+        conn.execute("UPDATE instances SET path = ?, pending = NULL WHERE path = ?", (rel, p.relpath))
+        return True
 
     def _clear_pending(self, conn: sqlite3.Connection) -> list[str]:
         """Inside or outside a transaction: forget the tokens of finished renames (returned,
@@ -1905,19 +1910,7 @@ class Archive:
             for table in ("instances", "series", "studies", "patients"):
                 conn.execute(f"DELETE FROM {table}")
             for path in tqdm(files, disable=not progress, desc="reindex", unit="file"):
-                try:
-                    header = read(path, stop_before_pixels=True)
-                    ts = str(header.file_meta.get("TransferSyntaxUID") or _EXPLICIT_LE)
-                    p = self._prepared(header, "", path.stat().st_size, ts,
-                                       header.file_meta.get("SourceApplicationEntityTitle"))
-                except (PacsnbError, OSError) as exc:
-                    log.warning("archive %s: cannot index %s: %s", self.root, path, exc)
-                    continue
-                rel = path.relative_to(self.root).as_posix()
-                p.tmp = None  # type: ignore[assignment]
-                self._index_one(conn, p, touched, policy="keep")
-                conn.execute("UPDATE instances SET path = ?, pending = NULL WHERE path = ?", (rel, p.relpath))
-                count += 1
+                count += self._index_in_place(conn, path, path.relative_to(self.root).as_posix(), touched)
             self._refresh(conn, touched)
             conn.execute("COMMIT")
         except BaseException:
