@@ -3,19 +3,17 @@ rows asked for are printed, with both figures and the ratio; the others are not 
 Timing is never asserted."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import peers
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_net.py"
-HAVE_DCMTK = all(shutil.which(t) for t in ("echoscu", "storescu", "storescp"))
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed: the benchmark's reference peer")
+needs_dcmtk = peers.needs_dcmtk("echoscu", "storescu", "storescp")  # the benchmark's reference peer
 
 
 @needs_dcmtk
