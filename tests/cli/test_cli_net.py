@@ -22,13 +22,13 @@ import pydicom
 import pytest
 
 from pacsnb.net.scu import _file_info
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 TIMEOUT = 20
 HAVE_DCMTK = all(shutil.which(t) for t in ("echoscu", "storescu", "storescp"))
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+needs_dcmtk = peers.needs_dcmtk("echoscu", "storescu", "storescp")
 PACSNB = [sys.executable, "-m", "pacsnb"]
 
 

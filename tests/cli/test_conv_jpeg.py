@@ -16,11 +16,11 @@ import pytest
 import pacsnb
 from pacsnb.pixels import pixel_array
 from pacsnb.samples import make_ct_series, make_us_image
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 REPO = Path(__file__).resolve().parents[2]
 DCMTK = shutil.which("dcmdjpeg") is not None
-needs_dcmtk = pytest.mark.skipif(not DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk not installed (apt-get install dcmtk)")
+needs_dcmtk = peers.needs_dcmtk("dcmdjpeg")
 
 
 def run(*args) -> subprocess.CompletedProcess:

@@ -36,6 +36,7 @@ from pacsnb.codecs import FrameParams, can_decode, can_encode, get_codec
 from pacsnb.codecs import jpeg_baseline as jb
 from pacsnb.errors import CodecError
 from pacsnb.pixels import convert_color_space, pixel_array
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 BASELINE = "1.2.840.10008.1.2.4.50"
 EXTENDED = "1.2.840.10008.1.2.4.51"
@@ -58,8 +59,7 @@ except ImportError:
 needs_pil = pytest.mark.skipif(not HAVE_PIL, reason="Pillow is not installed: no IJG decoder to compare "
                                "subsampled frames with (pip install pillow)")
 DCMTK = shutil.which("dcmdjpeg") is not None
-needs_dcmtk = pytest.mark.skipif(not DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk not installed (apt-get install dcmtk)")
+needs_dcmtk = peers.needs_dcmtk("dcmdjpeg")
 
 
 def _jpeg_files() -> list[Path]:

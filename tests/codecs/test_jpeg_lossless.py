@@ -37,6 +37,7 @@ from pacsnb.dicom import Dataset
 from pacsnb.errors import CodecError
 from pacsnb.io.encaps import set_encapsulated_pixel_data
 from pacsnb.pixels import pixel_array
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 P14 = "1.2.840.10008.1.2.4.57"
 SV1 = "1.2.840.10008.1.2.4.70"
@@ -53,8 +54,7 @@ needs_libjpeg = pytest.mark.skipif(not HAVE_LIBJPEG, reason="pylibjpeg-libjpeg i
                                    "second JPEG lossless decoder to compare with (pip install pylibjpeg-libjpeg); "
                                    "the dcmtk comparison still runs")
 DCMTK = shutil.which("dcmdjpeg") is not None and shutil.which("dcmcjpeg") is not None
-needs_dcmtk = pytest.mark.skipif(not DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk not installed (apt-get install dcmtk)")
+needs_dcmtk = peers.needs_dcmtk("dcmdjpeg", "dcmcjpeg")
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from pacsnb.dicom import Dataset
 from pacsnb.errors import CodecError
 from pacsnb.io.encaps import get_frame, number_of_frames, set_encapsulated_pixel_data
 from pacsnb.pixels import pixel_array
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 RLE = "1.2.840.10008.1.2.5"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -334,8 +335,7 @@ def test_encoder_compresses_runs():
 
 # -- 3. dcmtk ------------------------------------------------------------------------------------
 DCMTK = shutil.which("dcmdrle") is not None and shutil.which("dcmcrle") is not None
-needs_dcmtk = pytest.mark.skipif(not DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk not installed (apt-get install dcmtk)")
+needs_dcmtk = peers.needs_dcmtk("dcmdrle", "dcmcrle")
 DCMTK_CASES = [(8, 1, False, 5, 7, 2), (16, 1, True, 6, 9, 3), (16, 1, False, 64, 131, 1), (8, 3, False, 5, 7, 2),
                (16, 3, False, 4, 11, 2), (32, 1, False, 3, 5, 2), (32, 3, True, 3, 3, 1)]
 

@@ -12,10 +12,10 @@ import pacsnb
 from pacsnb.deid import PRESETS, anonymize
 from pacsnb.pixels import transcode
 from pacsnb.samples import make_ct_series, make_us_image
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 HAVE_DCMTK = shutil.which("dcmdump") is not None
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+needs_dcmtk = peers.needs_dcmtk("dcmdump")
 
 
 def _inputs():

@@ -23,13 +23,13 @@ import pytest
 import pacsnb
 from pacsnb.pixels import pixel_array, transcode
 from pacsnb.samples import make_ct_series, make_us_image
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 BASELINE = "1.2.840.10008.1.2.4.50"
 EXTENDED = "1.2.840.10008.1.2.4.51"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 DCMTK = shutil.which("dcmdjpeg") is not None and shutil.which("dcmcjpeg") is not None
-needs_dcmtk = pytest.mark.skipif(not DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk not installed (apt-get install dcmtk)")
+needs_dcmtk = peers.needs_dcmtk("dcmdjpeg", "dcmcjpeg")
 
 
 def _run(*cmd: str) -> None:

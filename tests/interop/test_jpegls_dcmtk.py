@@ -24,10 +24,10 @@ import pacsnb
 from pacsnb.codecs import get_codec, jpegls
 from pacsnb.io.encaps import get_frame, set_encapsulated_pixel_data
 from pacsnb.pixels import pixel_array
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
 HAVE_DCMTK = shutil.which("dcmcjpls") is not None and shutil.which("dcmdjpls") is not None
-needs_dcmtk = pytest.mark.skipif(not HAVE_DCMTK and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk not installed (apt-get install dcmtk)")
+needs_dcmtk = peers.needs_dcmtk("dcmcjpls", "dcmdjpls")
 pytestmark = needs_dcmtk
 
 LOSSLESS = "1.2.840.10008.1.2.4.80"

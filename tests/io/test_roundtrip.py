@@ -23,8 +23,9 @@ from pacsnb.io.writer import encode_file
 from rt_helpers import (DCMDUMP, DEFLATED, EXPLICIT_LE, NATIVE, SYNTAXES, compare_ours,
                         compare_pd, dcmdump_problems, meta_end, pydicom_path, random_datasets, read_pd,
                         register_test_private_dictionary, unregister_test_private_dictionary)
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
-needs_dcmtk = pytest.mark.skipif(DCMDUMP is None, reason="dcmtk not installed")
+needs_dcmtk = peers.needs_dcmtk("dcmdump")
 
 # pydicom's test files with native (or no) pixel data: written in every syntax
 RT_FILES = [

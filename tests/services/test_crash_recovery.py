@@ -18,9 +18,9 @@ import pytest
 import pacsnb
 from pacsnb.archive import Archive
 from pacsnb.samples import make_ct_series
+import peers  # noqa: E402 (tests/ is on sys.path: the project's dcmtk skip marker)
 
-needs_dcmtk = pytest.mark.skipif(not shutil.which("storescu") and os.environ.get("PACSNB_REQUIRE_DCMTK") != "1",
-                                 reason="dcmtk is not installed")
+needs_dcmtk = peers.needs_dcmtk("storescu")
 TIMEOUT = 60
 PROCESSES = 4
 PER_PROCESS = 60
