@@ -166,6 +166,16 @@ def test_two_workers_give_the_same_table(tmp_path):
     assert one.attrs["errors"] == two.attrs["errors"] and len(two.attrs["errors"]) == 1
 
 
+
+def test_workers_zero_or_negative_means_every_cpu(tmp_path, monkeypatch):
+    write_cohort(tmp_path, make_cohort(n_patients=2, series_per_study=2, slices=20, rows=16, columns=16),
+                 progress=False)
+    monkeypatch.setattr(T.os, "cpu_count", lambda: 2)  # two processes whatever this machine has
+    assert T._workers(0) == T._workers(-1) == 2 and T._workers(None) == T._workers(1) == 1
+    one = pacsnb.cohort.scan(tmp_path, progress=False)
+    for workers in (0, -1):
+        _assert_same(one, pacsnb.cohort.scan(tmp_path, workers=workers, progress=False))
+
 def test_incremental_cache_rereads_only_changes(tmp_path, monkeypatch):
     pytest.importorskip("pyarrow", reason="the scan cache is parquet, written with pyarrow")
     read: list[list[str]] = []

@@ -325,3 +325,20 @@ def test_no_warning_for_a_regular_series():
         warnings.simplefilter("error")
         vol = open_series(make_ct_series(N, R, C))
     assert vol.attrs["geometry_warnings"] == [] and vol.attrs["regular_grid"]
+
+
+@pytest.mark.parametrize("n_frames", [1, 3])
+def test_colour_images_have_a_channel_dim_with_the_stored_values(tmp_path, n_frames):
+    pydicom = pytest.importorskip("pydicom")
+    from pacsnb.samples import make_us_image
+
+    path = tmp_path / "us.dcm"
+    pacsnb.write(make_us_image(rows=24, columns=32, n_frames=n_frames, seed=n_frames), path)
+    da = open_series([path])
+    assert da.dims == ("frame", "y", "x", "channel")
+    assert da.shape == (n_frames, 24, 32, 3) and da.sizes["channel"] == 3
+    expected = pydicom.dcmread(path).pixel_array.reshape(n_frames, 24, 32, 3)  # RGB, colour by pixel
+    assert expected.std() > 0  # a real image, not a constant
+    np.testing.assert_array_equal(da.values, expected.astype(np.float32))
+    raw = open_series([path], rescale=False)
+    assert raw.dtype == np.uint8 and np.array_equal(raw.values, expected)
