@@ -60,6 +60,7 @@ from pacsnb.net.dimse import (CGetRQ, CGetRSP, CMoveRQ, CMoveRSP, CStoreRQ, CSto
 from pacsnb.net.loop import bridge
 from pacsnb.net.negotiation import NegotiatedContext, find_context
 from pacsnb.net.statemachine import ReleaseIndication
+from pacsnb.net.tls import TLSConfig
 
 __all__ = ["RetrieveResult", "NResult", "MOVE_SOP_CLASSES", "GET_SOP_CLASSES", "WORKLIST_SOP_CLASS",
            "DEFAULT_MOVE_PORT", "explain_status", "safe_filename", "retrieve_identifier"]
@@ -468,7 +469,7 @@ class QueryRetrieveSCU:
     # --- C-MOVE -----------------------------------------------------------------------------
 
     async def move(self, dest: str | None, level: str, model: str = "study", *, into: Any = None,
-                   port: int = DEFAULT_MOVE_PORT, host: str = "0.0.0.0", progress: bool = True,
+                   port: int = DEFAULT_MOVE_PORT, host: str = "0.0.0.0", tls: Any = None, progress: bool = True,
                    priority: int = Priority.MEDIUM, **keys: Any) -> RetrieveResult:
         """C-MOVE: ask the peer to send the matching instances to an AE title.
 
@@ -490,6 +491,14 @@ class QueryRetrieveSCU:
             (it may return a C-STORE status; ``async def`` functions run on the service loop).
         port, host
             Where the temporary storage SCP listens (``dest="ME"`` only).
+        tls
+            DICOM over TLS for that temporary storage SCP (``dest="ME"`` only), as a
+            :class:`~pacsnb.net.Server` takes it: a :class:`~pacsnb.net.tls.TLSConfig` (or a
+            dict of its fields) with ``certfile`` and ``keyfile``, or a server-side
+            :class:`ssl.SSLContext`; ``False``: plain TCP. ``None`` (the default): plain TCP
+            when this association is plain; when it is over TLS, the TLS configuration it
+            was opened with (which must then name our certificate and key: the images are
+            never received in plain TCP unless ``tls=False`` says so).
         progress
             Show a progress bar of the sub-operations (``tqdm.auto``).
         priority
@@ -556,18 +565,39 @@ class QueryRetrieveSCU:
             raise DicomValueError(f"into= receives the images here, under our AE title {me!r}; with "
                                   f"dest={dest!r} they go to that node instead: use dest='ME', or drop into=")
         return await bridge(self._serialized(self._move(sop_class, level, identifier, dest, into, host,
-                                                        port, progress, priority)))
+                                                        port, progress, priority, tls)))
 
-    async def _move(self, sop_class, level, identifier, dest, into, host, port, progress, priority):
+    def _receiver_tls(self, tls: Any) -> Any:
+        """The ``tls=`` of the temporary storage SCP of ``move(dest="ME")``."""
+        if tls is False:
+            return None
+        if tls is not None:
+            return tls
+        if getattr(self, "_conn", None) is None or self._conn.transport is None or \
+                self._conn.transport.get_extra_info("ssl_object") is None:
+            return None  # a plain association: a plain receiver
+        mine = getattr(self, "_tls", None)
+        if isinstance(mine, Mapping) and mine.get("certfile"):
+            return dict(mine, check_hostname=False)
+        if isinstance(mine, TLSConfig) and mine.certfile:
+            return replace(mine, check_hostname=False)
+        raise NetworkError("this association is over TLS, and move(dest='ME') receives the images on a new "
+                           "association to this machine: pass tls= the TLS configuration of that storage SCP "
+                           "(certfile and keyfile, as for Server(tls=...)), or open this association with a "
+                           "TLS configuration naming our certificate and key, or pass tls=False to receive "
+                           "them over plain TCP")
+
+    async def _move(self, sop_class, level, identifier, dest, into, host, port, progress, priority, tls=None):
         self._check()
         ctx = self._context_for(sop_class, "C-MOVE", "the MOVE SOP class")
         server = receiver = None
         if into is not None:
             from pacsnb.net.scp import Server
+            receiver_tls = self._receiver_tls(tls)
             receiver = _Receiver(into)
             server = Server({"C-STORE": receiver.receive if receiver.is_async else receiver,
                              "C-ECHO": lambda request: 0}, port=port, host=host, ae_title=dest,
-                            network_timeout=self.dimse_timeout)
+                            network_timeout=self.dimse_timeout, tls=receiver_tls)
             try:
                 await server._start()
             except NetworkError as err:
@@ -1087,7 +1117,8 @@ async def serve_retrieve(server: Any, conn: Any, ctx: NegotiatedContext, context
                 pcs = await asyncio.get_running_loop().run_in_executor(
                     None, lambda: contexts_for(items, include_verification=False))
                 dest_assoc = await connect(address[0], address[1], ae_title=server.ae_title, called_ae=dest,
-                                           contexts=list(pcs), timeout=server.move_timeout)
+                                           contexts=list(pcs), timeout=server.move_timeout,
+                                           tls=server.destination_tls)
             except Exception as err:
                 log.warning("%s: cannot associate with move destination %s at %s:%s: %s", server.ae_title, dest,
                             address[0], address[1], err)

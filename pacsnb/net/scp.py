@@ -495,6 +495,11 @@ class Server:
     move_timeout
         Seconds allowed to connect to a move destination, and for each C-STORE
         sub-operation's response (C-MOVE and C-GET).
+    destination_tls
+        DICOM over TLS for the associations opened to C-MOVE destinations, as
+        :func:`~pacsnb.net.connect` takes it (a :class:`~pacsnb.net.tls.TLSConfig` with the
+        authority that signed their certificates, and ours for mutual TLS, or a client-side
+        :class:`ssl.SSLContext`). ``None``: plain TCP.
     max_operations
         The asynchronous operations window granted to a requestor that proposes one: up
         to this many C-STORE and C-ECHO requests of one association are handled at once
@@ -538,7 +543,7 @@ class Server:
                  spool_threshold: int = 8 << 20, spool_dir: str | os.PathLike | None = None,
                  max_operations: int = 16,
                  destinations: Mapping[str, tuple[str, int]] | Callable[[str], Any] | None = None,
-                 move_timeout: float | None = 30.0) -> None:
+                 move_timeout: float | None = 30.0, destination_tls: Any = None) -> None:
         unknown = sorted(set(handlers) - set(SERVICES))
         if unknown:
             raise NetworkError(f"no SCP support for {', '.join(unknown)}; handlers can be given for "
@@ -592,6 +597,8 @@ class Server:
         self.destinations = destinations if destinations is not None else {}
         #: Seconds allowed to connect to a move destination and for each sub-operation.
         self.move_timeout = move_timeout
+        #: The client-side TLS context of the associations to move destinations (``None``: plain TCP).
+        self.destination_tls = ssl_context(destination_tls, server_side=False)
         #: The negotiation policy (built from the arguments; replace it to fine-tune).
         self.policy = AcceptancePolicy(
             ae_title=ae_title if require_called_ae else None,

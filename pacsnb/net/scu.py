@@ -1057,6 +1057,7 @@ async def _open(host: str, port: int, *, ae_title: str, called_ae: str, contexts
     if isinstance(ev, AssociateAccepted):
         assoc = Association(conn, rq, ev.response, (host, port), timeout=timeout,
                             dimse_timeout=dimse_timeout if dimse_timeout is not None else timeout)
+        assoc._tls = tls  # (move(dest="ME") receives over TLS with it; see _receiver_tls)
         log.debug("associated with %s: %d of %d contexts accepted", where, len(assoc.accepted_contexts),
                   len(pcs))
         return assoc

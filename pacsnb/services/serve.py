@@ -433,7 +433,8 @@ def build(archive_root: str | os.PathLike | Archive | None = None, *, config: Se
                         maximum_length=int(limits["max_pdu_length"]), artim_timeout=float(limits["artim_timeout"]),
                         network_timeout=float(limits["network_timeout"]), sop_classes=sop_classes, tls=tls,
                         spool_threshold=int(limits["spool_threshold"]), max_operations=int(limits["max_operations"]),
-                        destinations=dict(cfg.peers), move_timeout=float(limits["move_timeout"]))
+                        destinations=dict(cfg.peers), move_timeout=float(limits["move_timeout"]),
+                        destination_tls=_client_tls(tls))  # a TLS PACS moves over TLS, as it reports
     except BaseException:
         if owns:
             archive.close()
@@ -444,7 +445,8 @@ def build(archive_root: str | os.PathLike | Archive | None = None, *, config: Se
 
 
 def _client_tls(tls: Any) -> Any:
-    """TLS for the associations we open (commitment reports): our certificate, the same CA."""
+    """TLS for the associations we open (C-MOVE sub-operations, commitment reports): our
+    certificate, the same CA."""
     if not isinstance(tls, Mapping):
         return None if tls is None else tls if not hasattr(tls, "wrap_socket") else None
     out = {k: v for k, v in tls.items() if k in ("certfile", "keyfile", "cafile", "profile", "password")}
@@ -478,7 +480,9 @@ async def serve(archive_root: str | os.PathLike | Archive | None = None, *, port
         ``{AE title: (host, port)}``: C-MOVE destinations and storage commitment requesters.
     tls
         DICOM over TLS: a dict (``certfile``, ``keyfile``, ``cafile``, ``profile``), a
-        :class:`~pacsnb.net.tls.TLSConfig` or an :class:`ssl.SSLContext`.
+        :class:`~pacsnb.net.tls.TLSConfig` or an :class:`ssl.SSLContext`. With a dict or a
+        ``TLSConfig``, the associations the PACS opens (C-MOVE sub-operations to the peers,
+        storage commitment reports) use TLS too, with our certificate and the same CA.
     on_stored
         ``f(StoreResult)`` called (in a worker thread) after each instance stored through
         the network: watch a cohort arrive.

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import pacsnb.net as net
+from pacsnb.errors import DimseError
 from pacsnb.net import loop as L
 from pacsnb.net.tls import PROFILES, TLSConfig, describe, make_context, ssl_context
 from pacsnb.samples import make_ct_series
@@ -246,3 +247,92 @@ def test_cli_tls_flags(pki, tmp_path):
     finally:
         sync.stop(server)
     assert (ok, no_cert, wrong_ca, accepted) == (0, 1, 1, 1)
+
+
+# --- C-MOVE over TLS ----------------------------------------------------------------------------
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_move_to_me_on_a_tls_association_receives_over_tls(pki, tmp_path):
+    from pacsnb.net.memory import MemoryQR
+
+    series = make_ct_series(n_slices=3, rows=16, columns=16)
+    study = str(series[0].StudyInstanceUID)
+    port = _free_port()
+
+    async def main():
+        # the QR node reaches move destinations over TLS (its certificate: mutual TLS)
+        async with net.Server(MemoryQR(series).handlers(), port=0, ae_title="QR", tls=server_config(pki),
+                              destinations={"WS": ("127.0.0.1", port)},
+                              destination_tls=client_config(pki, cert="server")) as qr, \
+                net.Server(MemoryQR(series).handlers(), port=0, ae_title="PLAIN",
+                           destinations={"WS": ("127.0.0.1", port)}) as plain:
+            # our association names our certificate: the temporary storage SCP uses it
+            async with net.connect("127.0.0.1", qr.port, ae_title="WS", called_ae="QR",
+                                   tls=client_config(pki, cert="client"), timeout=10) as pacs:
+                done = await pacs.move("ME", "STUDY", into=tmp_path / "tls", port=port, host="127.0.0.1",
+                                       progress=False, StudyInstanceUID=study)
+            # a node moving in plain TCP cannot deliver to it: there is no plain fallback
+            async with net.connect("127.0.0.1", plain.port, ae_title="WS", called_ae="PLAIN", timeout=10) as p:
+                with pytest.raises(DimseError) as refused:
+                    await p.move("ME", "STUDY", into=tmp_path / "plain", port=port, host="127.0.0.1",
+                                 tls=server_config(pki, cafile=pki["ca"]), progress=False, StudyInstanceUID=study)
+            return done, refused.value
+    done, refused = run(main(), timeout=60)
+    assert (done.status, done.completed, done.received) == (0, 3, 3)
+    assert sorted(p.name for p in (tmp_path / "tls").iterdir()) == sorted(f"{d.SOPInstanceUID}.dcm" for d in series)
+    assert refused.status == 0xA702 and (refused.result.completed, refused.result.failed) == (0, 3)
+    assert not (tmp_path / "plain").exists() or list((tmp_path / "plain").iterdir()) == []
+
+
+def test_move_to_me_never_falls_back_to_plain_tcp_silently(pki, tmp_path):
+    from pacsnb.net.memory import MemoryQR
+
+    series = make_ct_series(n_slices=2, rows=16, columns=16)
+    port = _free_port()
+
+    async def main():
+        async with net.Server(MemoryQR(series).handlers(), port=0, ae_title="QR", tls=server_config(pki),
+                              destinations={"WS": ("127.0.0.1", port)}) as qr:
+            # a TLS association without our certificate: the receiver needs one, or tls=False
+            async with net.connect("127.0.0.1", qr.port, ae_title="WS", called_ae="QR",
+                                   tls=client_config(pki), timeout=10) as pacs:
+                with pytest.raises(net.NetworkError, match="over TLS.*tls=False"):
+                    await pacs.move("ME", "STUDY", into=tmp_path / "x", port=port, host="127.0.0.1",
+                                    progress=False, StudyInstanceUID=series[0].StudyInstanceUID)
+                assert not (tmp_path / "x").exists()
+                # said explicitly: plain TCP (the QR node moves in plain TCP here)
+                return await pacs.move("ME", "STUDY", into=tmp_path / "y", port=port, host="127.0.0.1",
+                                       tls=False, progress=False, StudyInstanceUID=series[0].StudyInstanceUID)
+    done = run(main(), timeout=60)
+    assert (done.status, done.completed, done.received) == (0, 2, 2)
+
+
+def test_a_tls_pacs_moves_to_its_peers_over_tls(pki, tmp_path):
+    from pacsnb.services import serve
+
+    rec = Recorder()
+    series = make_ct_series(n_slices=2, rows=16, columns=16)
+    tls = {"certfile": str(pki["server"]), "keyfile": str(pki["server.key"]), "cafile": str(pki["ca"])}
+
+    async def main():
+        # the destination accepts TLS only, with client certificates signed by the CA
+        async with net.Server({"C-STORE": rec}, port=0, ae_title="WS",
+                              tls=server_config(pki, cafile=pki["ca"])) as ws:
+            pacs = await serve(tmp_path / "arc", port=0, ae_title="PACS", tls=tls, peers={"WS": ("127.0.0.1", ws.port)},
+                               mpps=False, commitment=False, worklist=None)
+            try:
+                async with net.connect("127.0.0.1", pacs.port, ae_title="WS", called_ae="PACS",
+                                       tls=client_config(pki, cert="client"), timeout=10) as a:
+                    assert await a.store(series, progress=False) == [0, 0]
+                    return await a.move("WS", "STUDY", progress=False, StudyInstanceUID=series[0].StudyInstanceUID)
+            finally:
+                await pacs.stop()
+    done = run(main(), timeout=60)
+    assert (done.status, done.completed) == (0, 2)
+    assert sorted(uid for uid, _ in rec.got) == sorted(str(d.SOPInstanceUID) for d in series)
