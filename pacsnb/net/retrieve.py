@@ -62,7 +62,7 @@ from pacsnb.net.negotiation import NegotiatedContext, find_context
 from pacsnb.net.statemachine import ReleaseIndication
 from pacsnb.net.tls import TLSConfig
 
-__all__ = ["RetrieveResult", "NResult", "MOVE_SOP_CLASSES", "GET_SOP_CLASSES", "WORKLIST_SOP_CLASS",
+__all__ = ["RetrieveResult", "NResult", "EventReport", "MOVE_SOP_CLASSES", "GET_SOP_CLASSES", "WORKLIST_SOP_CLASS",
            "DEFAULT_MOVE_PORT", "explain_status", "safe_filename", "retrieve_identifier"]
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,47 @@ class RetrieveResult:
         if self.paths:
             text += f", paths=[{len(self.paths)} files]"
         return text + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class EventReport:
+    """An N-EVENT-REPORT the peer sent on our association (answered with success), as
+    :meth:`Association.event_report` returns it.
+
+    Attributes
+    ----------
+    command
+        The :class:`~pacsnb.net.dimse.NEventReportRQ` (Event Type ID, Affected SOP Class
+        and Instance UIDs).
+    dataset
+        The Event Information, decoded (``None`` when there was none).
+
+    Examples
+    --------
+    >>> from pacsnb.net.dimse import NEventReportRQ
+    >>> report = EventReport(NEventReportRQ(message_id=1, affected_sop_class_uid="1.2.840.10008.1.20.1",
+    ...                      affected_sop_instance_uid="1.2.840.10008.1.20.1.1", event_type_id=1), None)
+    >>> report.event_type_id, report.sop_class_uid
+    (1, '1.2.840.10008.1.20.1')
+    """
+
+    command: Any
+    dataset: Dataset | None
+
+    @property
+    def event_type_id(self) -> int | None:
+        """The Event Type ID (for Storage Commitment: 1 all committed, 2 some failed)."""
+        return self.command.event_type_id
+
+    @property
+    def sop_class_uid(self) -> str | None:
+        """The Affected SOP Class UID."""
+        return self.command.affected_sop_class_uid
+
+    @property
+    def sop_instance_uid(self) -> str | None:
+        """The Affected SOP Instance UID."""
+        return self.command.affected_sop_instance_uid
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,6 +757,8 @@ class QueryRetrieveSCU:
                         if bar is not None and service == "C-GET":
                             bar.update(1)
                         continue
+                    if self._peer_request(msg):  # e.g. an N-EVENT-REPORT: answered, kept
+                        continue
                 finally:
                     if msg.data is not None and hasattr(msg.data, "close"):
                         msg.data.close()
@@ -973,6 +1016,108 @@ class QueryRetrieveSCU:
         return await self._n(NEventReportRQ(message_id=0, affected_sop_class_uid=sop_class,
                                             affected_sop_instance_uid=sop_instance, event_type_id=int(event_type)),
                              sop_class, information)
+
+    # --- requests from the peer on our association ----------------------------------------------
+
+    def _peer_request(self, msg: Message) -> bool:
+        """A request the peer sent on our association while we waited for something else:
+        an N-EVENT-REPORT is answered with success at once and kept for
+        :meth:`event_report`; ``False`` for anything else (the caller logs it)."""
+        cmd = msg.command
+        if not isinstance(cmd, NEventReportRQ):
+            return False
+        ctx = next((c for c in self.contexts if c.context_id == msg.context_id and c.accepted), None)
+        dataset = None
+        data = msg.data
+        try:
+            if data is not None and ctx is not None:
+                if hasattr(data, "seek"):  # a spool
+                    data.seek(0)
+                    raw = data.read()
+                else:
+                    raw = bytes(data)
+                dataset = read_bytes(raw, transfer_syntax=ctx.transfer_syntax)
+            status = 0
+        except Exception as err:  # a report we cannot read: say so to the peer, keep nothing
+            log.warning("%s: an N-EVENT-REPORT could not be decoded: %s", self.where, err)
+            status = 0x0110
+        finally:
+            if data is not None and hasattr(data, "close"):
+                data.close()
+        rsp = cmd.response(status)
+        if not self._conn.write_message_now(msg.context_id, rsp, None, any_size=True):
+            task = asyncio.get_running_loop().create_task(self._conn.send_message(msg.context_id, rsp))
+            reports = self.__dict__.setdefault("_report_tasks", set())
+            reports.add(task)
+            task.add_done_callback(reports.discard)
+        if status == 0:
+            self.__dict__.setdefault("_reports", []).append(EventReport(cmd, dataset))
+            log.info("%s: N-EVENT-REPORT (event type %s) received and answered", self.where, cmd.event_type_id)
+        return True
+
+    async def event_report(self, timeout: float | None = 30.0) -> EventReport:
+        """The next N-EVENT-REPORT the peer sends on this association (for instance the
+        Storage Commitment result after :meth:`n_action`, when the peer reports on the same
+        association, PS3.4 J.3.3). It is answered with success as it arrives, also while
+        another operation waits for its own responses; reports received earlier are
+        returned first.
+
+        Parameters
+        ----------
+        timeout
+            Seconds to wait (``None``: no limit).
+
+        Raises
+        ------
+        NetworkError
+            No report within ``timeout`` (the association stays), or the association ended.
+
+        Examples
+        --------
+        >>> import asyncio, pacsnb.net as net
+        >>> COMMIT, INSTANCE = "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1"
+        >>> async def demo():
+        ...     async def on_action(request):
+        ...         asyncio.create_task(request.n_event_report(1))
+        ...         return 0
+        ...     async with net.Server({"N-ACTION": on_action}, port=0, ae_title="ARCH",
+        ...                           sop_classes={"N-ACTION": [COMMIT]}) as s:
+        ...         async with net.connect("127.0.0.1", s.port, called_ae="ARCH", contexts=[COMMIT]) as a:
+        ...             await a.n_action(COMMIT, INSTANCE, 1)
+        ...             return (await a.event_report(timeout=10)).event_type_id
+        >>> asyncio.run(demo())
+        1
+        """
+        return await bridge(self._serialized(self._event_report(timeout)))
+
+    async def _event_report(self, timeout: float | None) -> EventReport:
+        reports = self.__dict__.setdefault("_reports", [])
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not reports:
+            self._check()
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                raise NetworkError(f"no N-EVENT-REPORT from {self.where} within {timeout} s")
+            try:
+                ev = await self._conn.next_event(left)
+            except asyncio.TimeoutError:
+                raise NetworkError(f"no N-EVENT-REPORT from {self.where} within {timeout} s") from None
+            if isinstance(ev, Message):
+                try:
+                    if not self._peer_request(ev):
+                        log.warning("%s: unexpected %s ignored while waiting for an N-EVENT-REPORT",
+                                    self.where, ev.command.name)
+                finally:
+                    if ev.data is not None and hasattr(ev.data, "close"):
+                        ev.data.close()
+                continue
+            if isinstance(ev, ReleaseIndication):
+                raise AssociationAborted(f"{self.where} asked to release the association while we waited "
+                                         "for an N-EVENT-REPORT")
+            from pacsnb.net.scu import _aborted
+            raise _aborted(ev, self.where)
+        return reports.pop(0)
 
 
 # --- the SCP side: C-MOVE and C-GET sub-operations ------------------------------------------------

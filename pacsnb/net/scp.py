@@ -238,6 +238,7 @@ class ServiceRequest:
     data: Any = None
     _cancelled: set = field(default_factory=set, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _send: Any = field(default=None, repr=False, compare=False)  # a request back on the same association
 
     @property
     def service(self) -> str:
@@ -270,6 +271,60 @@ class ServiceRequest:
     def is_cancelled(self) -> bool:
         """Whether the peer sent a C-CANCEL for this request."""
         return self.message_id in self._cancelled
+
+    async def n_event_report(self, event_type: int, information: Dataset | None = None, *,
+                             sop_class_uid: str | None = None, sop_instance_uid: str | None = None,
+                             timeout: float | None = 30.0) -> int:
+        """Send an N-EVENT-REPORT to the peer on the association this request came on (on
+        its presentation context), after the response to this request; the status of the
+        peer's N-EVENT-REPORT response (e.g. a Storage Commitment result, PS3.4 J.3.3).
+
+        Parameters
+        ----------
+        event_type
+            The Event Type ID.
+        information
+            The Event Information data set.
+        sop_class_uid, sop_instance_uid
+            The Affected SOP Class and Instance (default: this request's).
+        timeout
+            Seconds allowed for the response (and for this request's own response to go first).
+
+        Raises
+        ------
+        NetworkError
+            The association has ended (or ends before the response), or this request did
+            not come from a :class:`Server` association.
+
+        Examples
+        --------
+        >>> import asyncio, pacsnb.net as net
+        >>> from pacsnb.net.dimse import NEventReportRQ
+        >>> COMMIT, INSTANCE = "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1"
+        >>> async def demo():
+        ...     reported = []
+        ...     async def on_action(request):  # answer, then report on the same association
+        ...         reported.append(asyncio.create_task(request.n_event_report(1)))
+        ...         return 0
+        ...     async with net.Server({"N-ACTION": on_action}, port=0, ae_title="ARCH",
+        ...                           sop_classes={"N-ACTION": [COMMIT]}) as s:
+        ...         async with net.connect("127.0.0.1", s.port, called_ae="ARCH", contexts=[COMMIT]) as a:
+        ...             await a.n_action(COMMIT, INSTANCE, 1)
+        ...             report = await a.event_report(timeout=10)
+        ...             return report.command.event_type_id, await reported[0]
+        >>> asyncio.run(demo())
+        (1, 0)
+        """
+        if self._send is None:
+            raise NetworkError("this request did not come on an association a report can be sent on")
+        from pacsnb.net.dimse import NEventReportRQ
+
+        rq = NEventReportRQ(message_id=0, affected_sop_class_uid=sop_class_uid or self.sop_class_uid,
+                            affected_sop_instance_uid=sop_instance_uid or self.sop_instance_uid,
+                            event_type_id=int(event_type))
+        data = encode_dataset(information, self.transfer_syntax) if information is not None else None
+        rsp = await self._send(rq, data, timeout)
+        return rsp.command.status
 
     def data_bytes(self) -> bytes:
         """The data set's bytes (read from the spool file if there is one)."""
@@ -614,6 +669,8 @@ class Server:
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task] = set()
+        # requests we sent on an association (ServiceRequest.n_event_report): {conn: {message ID: future}}
+        self._awaiting: dict[Connection, dict[int, asyncio.Future]] = {}
         self._stopping = False
         self._next_id = 0
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -796,11 +853,54 @@ class Server:
             self._stats["associations_aborted"] += 1
             conn.abort()
         finally:
+            for future in self._awaiting.pop(conn, {}).values():  # nobody answers them now
+                if not future.done():
+                    future.set_exception(NetworkError(f"the association with {conn.peer} ended before "
+                                                      "the response"))
             try:
                 await conn.wait_closed(self.artim_timeout)
             finally:
                 self._tasks.discard(task)
                 self._connections.discard(conn)
+
+    def _sender(self, conn: Connection, ctx: NegotiatedContext) -> Callable:
+        """A function sending a request to the peer on ``conn`` and returning its response."""
+        async def send(rq: Command, data: bytes | None, timeout: float | None) -> Message:
+            loop = asyncio.get_running_loop()
+            deadline = None if timeout is None else loop.time() + timeout
+            while conn.busy or conn.pending is not None:  # the response in progress goes first
+                if conn.closed or (deadline is not None and loop.time() > deadline):
+                    break
+                await asyncio.sleep(0.002)
+            if conn.closed or conn.machine.state is not State.STA6:
+                raise NetworkError(f"the association with {conn.peer} has ended")
+            waiting = self._awaiting.setdefault(conn, {})
+            mid = max(waiting, default=0) % 0xFFFF + 1
+            future = loop.create_future()
+            waiting[mid] = future
+            try:
+                await conn.send_message(ctx.context_id, rq.replace(message_id=mid), data)
+                left = None if deadline is None else max(0.1, deadline - loop.time())
+                try:
+                    return await asyncio.wait_for(future, left)
+                except asyncio.TimeoutError:
+                    raise NetworkError(f"no {rq.name.replace('-RQ', '')} response from {conn.peer} "
+                                       f"within {timeout} s") from None
+            finally:
+                waiting.pop(mid, None)
+        return send
+
+    def _answered(self, conn: Connection, msg: Message) -> bool:
+        """Whether ``msg`` is the response to a request we sent on ``conn`` (then handed over)."""
+        waiting = self._awaiting.get(conn)
+        if not waiting or msg.command.is_request:
+            return False
+        future = waiting.get(getattr(msg.command, "message_id_being_responded_to", None))
+        if future is None:
+            return False
+        if not future.done():
+            future.set_result(msg)
+        return True
 
     async def _messages(self, conn: Connection, info: AssociationInfo,
                         contexts: dict[int, NegotiatedContext]) -> None:
@@ -948,6 +1048,8 @@ class Server:
                 self._stats["associations_aborted"] += 1
                 return
             ev = await conn.next_event()
+            if isinstance(ev, Message) and self._answered(conn, ev):
+                continue
             if conn.pending is not None:  # a request handed to a worker thread is answered first
                 await conn.pending
             if isinstance(ev, Message):
@@ -1003,6 +1105,8 @@ class Server:
                     self._stats["associations_aborted"] += 1
                     return
                 ev = await conn.next_event()
+                if isinstance(ev, Message) and self._answered(conn, ev):
+                    continue
                 if isinstance(ev, Message):
                     service = ev.command.service
                     if service == "C-ECHO" and not running:  # nothing to overlap with: no task
@@ -1064,7 +1168,8 @@ class Server:
             return
         if service == "N-CREATE" and not cmd.affected_sop_instance_uid:  # the performer names it
             cmd = cmd.replace(affected_sop_instance_uid=str(_uid.generate_uid()))
-        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled)
+        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled,
+                                 _send=self._sender(conn, ctx) if service.startswith("N-") else None)
         if service in ("C-MOVE", "C-GET"):
             await serve_retrieve(self, conn, ctx, contexts, request, handler)
             return

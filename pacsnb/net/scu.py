@@ -557,8 +557,9 @@ class Association(QueryRetrieveSCU):
                 cmd = ev.command
                 if isinstance(cmd, Response) and cmd.message_id_being_responded_to == message_id:
                     return ev
-                log.warning("%s: unexpected %s ignored while waiting for the %s response to message %d",
-                            self.where, cmd.name, what, message_id)
+                if not self._peer_request(ev):
+                    log.warning("%s: unexpected %s ignored while waiting for the %s response to message %d",
+                                self.where, cmd.name, what, message_id)
                 continue
             if isinstance(ev, ReleaseIndication):
                 raise AssociationAborted(f"{self.where} asked to release the association while a "
@@ -690,7 +691,8 @@ class Association(QueryRetrieveSCU):
                 if bar is not None:
                     bar.update(1)
                 return
-            log.warning("%s: unexpected %s ignored while waiting for C-STORE responses", self.where, cmd.name)
+            if not self._peer_request(ev):
+                log.warning("%s: unexpected %s ignored while waiting for C-STORE responses", self.where, cmd.name)
             return
         if isinstance(ev, ReleaseIndication):
             raise AssociationAborted(f"{self.where} asked to release the association while "

@@ -248,6 +248,11 @@ class SyncAssociation:
         """N-EVENT-REPORT (see :meth:`Association.n_event_report`)."""
         return run_sync(self.association.n_event_report(*args, **kwargs))
 
+    def event_report(self, timeout: float | None = 30.0) -> Any:
+        """The next N-EVENT-REPORT the peer sends on this association (see
+        :meth:`Association.event_report`)."""
+        return run_sync(self.association.event_report(timeout))
+
     def cancel(self) -> bool:
         """C-CANCEL the running operation (from another thread; see :meth:`Association.cancel`)."""
         return run_sync(self.association.cancel())

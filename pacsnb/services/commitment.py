@@ -3,9 +3,10 @@
 A modality asks the archive to take responsibility for instances it sent (N-ACTION,
 action type 1, with a Transaction UID and the Referenced SOP Sequence). The answer comes
 in two steps: the N-ACTION response at once (the request was accepted), then an
-N-EVENT-REPORT with the outcome, which this SCP sends on a *new* association to the
-requester, whose address comes from the peers of the configuration (``{AE title: (host,
-port)}``): event type 1 when every instance is safely in the archive, event type 2 with a
+N-EVENT-REPORT with the outcome. This SCP sends it on the requester's association while
+that is still open (and the requester answers it with success), else on a *new*
+association to the requester, whose address comes from the peers of the configuration
+(``{AE title: (host, port)}``): event type 1 when every instance is safely in the archive, event type 2 with a
 Failed SOP Sequence (Failure Reason 0x0112, no such object instance; 0x0119, class /
 instance conflict) otherwise. An instance is committed when the index has it with the
 same SOP class and its file is there.
@@ -29,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pacsnb.dicom import Dataset
-from pacsnb.net.dimse import Status
+from pacsnb.net.dimse import Status, status_category
 
 __all__ = ["StorageCommitment", "COMMITMENT_SOP_CLASS", "COMMITMENT_SOP_INSTANCE"]
 
@@ -80,8 +81,10 @@ class StorageCommitment:
     """
 
     def __init__(self, archive: Any, *, peers: Mapping[str, tuple[str, int]] | Callable[[str], Any] | None = None,
-                 ae_title: str = "PACSNB", timeout: float = 30.0, retries: int = 3, tls: Any = None) -> None:
+                 ae_title: str = "PACSNB", timeout: float = 30.0, retries: int = 3, tls: Any = None,
+                 same_association: bool = True) -> None:
         self.archive = archive
+        self.same_association = bool(same_association)
         self.peers = peers if peers is not None else {}
         self.ae_title = ae_title
         self.timeout = timeout
@@ -132,11 +135,12 @@ class StorageCommitment:
                                 error_comment=f"unknown AE {requester}: add it to the peers"[:64])
         wanted = [(_text(r.get("ReferencedSOPClassUID")), _text(r.get("ReferencedSOPInstanceUID"))) for r in refs]
         record = {"TransactionUID": transaction, "requester": requester, "requested": len(wanted),
-                  "committed": None, "failed": None, "event_type": None, "delivered": False,
+                  "committed": None, "failed": None, "event_type": None, "delivered": False, "association": None,
                   "received_at": _dt.datetime.now().isoformat(timespec="seconds")}
         with self._lock:
             self.transactions.append(record)
-        task = asyncio.get_running_loop().create_task(self._report(record, wanted, address))
+        same = request if self.same_association and hasattr(request, "n_event_report") else None
+        task = asyncio.get_running_loop().create_task(self._report(record, wanted, address, same))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Status.SUCCESS
@@ -182,7 +186,8 @@ class StorageCommitment:
                 ok.append((cls, sop))
         return ok, failed
 
-    async def _report(self, record: dict, wanted: list[tuple[str, str]], address: tuple[str, int]) -> None:
+    async def _report(self, record: dict, wanted: list[tuple[str, str]], address: tuple[str, int],
+                      same: Any = None) -> None:
         from pacsnb.net.scu import connect
 
         loop = asyncio.get_running_loop()
@@ -202,13 +207,29 @@ class StorageCommitment:
                                                "FailureReason": reason}) for c, s, reason in failed]
         event = 1 if not failed else 2
         record.update(committed=len(ok), failed=len(failed), event_type=event)
+        if same is not None:  # on the requester's association, if it is still there
+            try:
+                status = await same.n_event_report(event, info, sop_class_uid=COMMITMENT_SOP_CLASS,
+                                                   sop_instance_uid=COMMITMENT_SOP_INSTANCE, timeout=self.timeout)
+            except Exception as err:
+                log.info("storage commitment %s: not reported on the requester's association (%s); "
+                         "reporting on a new one", record["TransactionUID"], err)
+            else:
+                if status_category(status).value != "failure":
+                    record.update(delivered=True, association="same")
+                    log.info("storage commitment %s: event %d (%d committed, %d failed) reported to %s on its "
+                             "association", record["TransactionUID"], event, len(ok), len(failed),
+                             record["requester"])
+                    return
+                log.info("storage commitment %s: %s answered 0x%04X on its association; reporting on a new one",
+                         record["TransactionUID"], record["requester"], status)
         for attempt in range(self.retries):
             try:
                 async with connect(address[0], address[1], ae_title=self.ae_title, called_ae=record["requester"],
                                    contexts=[COMMITMENT_SOP_CLASS], timeout=self.timeout, tls=self.tls,
                                    max_operations=1) as assoc:
                     await assoc.n_event_report(COMMITMENT_SOP_CLASS, COMMITMENT_SOP_INSTANCE, event, info)
-                record["delivered"] = True
+                record.update(delivered=True, association="new")
                 log.info("storage commitment %s: event %d (%d committed, %d failed) reported to %s",
                          record["TransactionUID"], event, len(ok), len(failed), record["requester"])
                 return
@@ -239,7 +260,8 @@ class StorageCommitment:
 
     def to_frame(self):
         """The transactions as a DataFrame: Transaction UID, requester, counts, event type,
-        whether the report was delivered.
+        whether the report was delivered, and on which association (``"same"``: the
+        requester's own, ``"new"``: one we opened).
 
         Examples
         --------
@@ -251,6 +273,6 @@ class StorageCommitment:
         import pandas as pd
 
         columns = ["TransactionUID", "requester", "requested", "committed", "failed", "event_type", "delivered",
-                   "received_at"]
+                   "association", "received_at"]
         with self._lock:
             return pd.DataFrame([dict(r) for r in self.transactions], columns=columns)

@@ -302,6 +302,15 @@ def test_mpps_state_rules_and_records(pacs):
     assert (pacs.archive.root / "mpps.json").is_file()
 
 
+
+def _commitment_request(series, transaction_uid: str) -> Dataset:
+    """A Storage Commitment request (N-ACTION information) for these instances."""
+    info = Dataset()
+    info.TransactionUID = transaction_uid
+    info.ReferencedSOPSequence = [Dataset({"ReferencedSOPClassUID": str(d.SOPClassUID),
+                                           "ReferencedSOPInstanceUID": str(d.SOPInstanceUID)}) for d in series]
+    return info
+
 def test_storage_commitment_reports_on_a_new_association(tmp_path):
     series = make_ct_series(n_slices=3, rows=8, columns=8)
     reports = []
@@ -319,11 +328,7 @@ def test_storage_commitment_reports_on_a_new_association(tmp_path):
             a.store(series[:2], progress=False)
         with sync.connect("127.0.0.1", pacs.port, ae_title="CT1", called_ae="PACS",
                           contexts=[COMMITMENT_SOP_CLASS], timeout=TIMEOUT) as a:
-            info = Dataset()
-            info.TransactionUID = "1.2.826.0.1.3680043.10.1.99"
-            info.ReferencedSOPSequence = [Dataset({"ReferencedSOPClassUID": str(d.SOPClassUID),
-                                                   "ReferencedSOPInstanceUID": str(d.SOPInstanceUID)})
-                                          for d in series]
+            info = _commitment_request(series, "1.2.826.0.1.3680043.10.1.99")
             assert a.n_action(COMMITMENT_SOP_CLASS, COMMITMENT_SOP_INSTANCE, 1, info).status == 0
         assert got.wait(TIMEOUT)
         # an unknown requester is refused: the result could not be delivered
@@ -345,6 +350,33 @@ def test_storage_commitment_reports_on_a_new_association(tmp_path):
     df = pacs.commitment.to_frame()
     assert df[["committed", "failed", "event_type", "delivered"]].values.tolist() == [[2, 1, 2, True]]
 
+
+
+def test_storage_commitment_reports_on_the_requesters_association_while_it_stays(tmp_path):
+    series = make_ct_series(n_slices=2, rows=8, columns=8)
+    on_new = []
+    modality = sync.start(net.Server({"N-EVENT-REPORT": lambda r: on_new.append(r) or 0}, port=0, ae_title="CT1",
+                                     sop_classes={"N-EVENT-REPORT": [COMMITMENT_SOP_CLASS]}))
+    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS", peers={"CT1": ("127.0.0.1", modality.port)}))
+    try:
+        with sync.connect("127.0.0.1", pacs.port, ae_title="CT1", called_ae="PACS",
+                          contexts=[COMMITMENT_SOP_CLASS, str(series[0].SOPClassUID)], timeout=TIMEOUT) as a:
+            a.store(series, progress=False)
+            info = _commitment_request(series, "1.2.826.0.1.3680043.10.1.98")
+            assert a.n_action(COMMITMENT_SOP_CLASS, COMMITMENT_SOP_INSTANCE, 1, info).status == 0
+            report = a.event_report(timeout=TIMEOUT)
+            assert a.echo() == 0  # the association goes on
+    finally:
+        pacs.close()
+        sync.stop(modality)
+    assert report.event_type_id == 1 and report.sop_instance_uid == COMMITMENT_SOP_INSTANCE
+    assert report.dataset.TransactionUID == "1.2.826.0.1.3680043.10.1.98"
+    assert sorted(i.ReferencedSOPInstanceUID for i in report.dataset.ReferencedSOPSequence) == \
+        sorted(str(d.SOPInstanceUID) for d in series)
+    assert "FailedSOPSequence" not in report.dataset
+    assert on_new == []  # nothing on a new association
+    assert pacs.commitment.to_frame()[["event_type", "delivered", "association"]].values.tolist() == \
+        [[1, True, "same"]]
 
 def test_anonymize_on_ingest_from_the_configuration(tmp_path):
     series = make_ct_series(n_slices=2, rows=8, columns=8)
