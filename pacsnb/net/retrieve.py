@@ -1027,10 +1027,16 @@ class QueryRetrieveSCU:
         if not isinstance(cmd, NEventReportRQ):
             return False
         ctx = next((c for c in self.contexts if c.context_id == msg.context_id and c.accepted), None)
+        if ctx is None:  # not on a context we accepted: nothing to answer on
+            log.warning("%s: N-EVENT-REPORT on presentation context %d, which was not accepted, ignored",
+                        self.where, msg.context_id)
+            if msg.data is not None and hasattr(msg.data, "close"):
+                msg.data.close()
+            return True
         dataset = None
         data = msg.data
         try:
-            if data is not None and ctx is not None:
+            if data is not None:
                 if hasattr(data, "seek"):  # a spool
                     data.seek(0)
                     raw = data.read()
@@ -1047,11 +1053,17 @@ class QueryRetrieveSCU:
         rsp = cmd.response(status)
         if not self._conn.write_message_now(msg.context_id, rsp, None, any_size=True):
             task = asyncio.get_running_loop().create_task(self._conn.send_message(msg.context_id, rsp))
-            reports = self.__dict__.setdefault("_report_tasks", set())
-            reports.add(task)
-            task.add_done_callback(reports.discard)
+            answering = self.__dict__.setdefault("_report_tasks", set())
+            answering.add(task)
+            task.add_done_callback(_answered)
+            task.add_done_callback(answering.discard)
         if status == 0:
-            self.__dict__.setdefault("_reports", []).append(EventReport(cmd, dataset))
+            reports = self.__dict__.setdefault("_reports", [])
+            if len(reports) >= _MAX_REPORTS:
+                log.warning("%s: %d N-EVENT-REPORTs not taken with event_report(); the oldest is dropped",
+                            self.where, len(reports))
+                del reports[0]
+            reports.append(EventReport(cmd, dataset))
             log.info("%s: N-EVENT-REPORT (event type %s) received and answered", self.where, cmd.event_type_id)
         return True
 
@@ -1118,6 +1130,16 @@ class QueryRetrieveSCU:
             from pacsnb.net.scu import _aborted
             raise _aborted(ev, self.where)
         return reports.pop(0)
+
+
+#: N-EVENT-REPORTs kept on an association for :meth:`QueryRetrieveSCU.event_report`, at most.
+_MAX_REPORTS = 10_000
+
+
+def _answered(task: asyncio.Task) -> None:
+    """Done callback of the answer to a peer's request: a failure (the association went) is logged."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("the answer to an N-EVENT-REPORT could not be sent: %s", task.exception())
 
 
 # --- the SCP side: C-MOVE and C-GET sub-operations ------------------------------------------------

@@ -288,13 +288,18 @@ class ServiceRequest:
         sop_class_uid, sop_instance_uid
             The Affected SOP Class and Instance (default: this request's).
         timeout
-            Seconds allowed for the response (and for this request's own response to go first).
+            Seconds allowed for this request's own response to go first, then as many for
+            the peer's answer. Call it from a task (``asyncio.create_task``), not awaited in
+            the handler: the handler's response must go first.
 
         Raises
         ------
         NetworkError
-            The association has ended (or ends before the response), or this request did
-            not come from a :class:`Server` association.
+            The report could not be sent (the association has ended, stayed busy, or this
+            request did not come from a :class:`Server` association), or it was sent and
+            no answer came. The error's ``sent`` attribute is ``True`` when the association
+            is still there but the answer did not come within ``timeout`` (the peer may
+            have the report); ``False`` when it was not sent or the association ended first.
 
         Examples
         --------
@@ -316,7 +321,7 @@ class ServiceRequest:
         (1, 0)
         """
         if self._send is None:
-            raise NetworkError("this request did not come on an association a report can be sent on")
+            raise NetworkError("this request did not come on a Server association: no report can be sent on it")
         from pacsnb.net.dimse import NEventReportRQ
 
         rq = NEventReportRQ(message_id=0, affected_sop_class_uid=sop_class_uid or self.sop_class_uid,
@@ -671,6 +676,7 @@ class Server:
         self._tasks: set[asyncio.Task] = set()
         # requests we sent on an association (ServiceRequest.n_event_report): {conn: {message ID: future}}
         self._awaiting: dict[Connection, dict[int, asyncio.Future]] = {}
+        self._request_ids: dict[Connection, int] = {}  # the last message ID of those requests
         self._stopping = False
         self._next_id = 0
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -853,6 +859,7 @@ class Server:
             self._stats["associations_aborted"] += 1
             conn.abort()
         finally:
+            self._request_ids.pop(conn, None)
             for future in self._awaiting.pop(conn, {}).values():  # nobody answers them now
                 if not future.done():
                     future.set_exception(NetworkError(f"the association with {conn.peer} ended before "
@@ -867,25 +874,33 @@ class Server:
         """A function sending a request to the peer on ``conn`` and returning its response."""
         async def send(rq: Command, data: bytes | None, timeout: float | None) -> Message:
             loop = asyncio.get_running_loop()
+            name = rq.name.replace("-RQ", "")
             deadline = None if timeout is None else loop.time() + timeout
             while conn.busy or conn.pending is not None:  # the response in progress goes first
-                if conn.closed or (deadline is not None and loop.time() > deadline):
+                if conn.closed:
                     break
+                if deadline is not None and loop.time() > deadline:
+                    raise NetworkError(f"the association with {conn.peer} stayed busy for {timeout} s: the "
+                                       f"{name} was not sent (send it from a task, after the response)")
                 await asyncio.sleep(0.002)
             if conn.closed or conn.machine.state is not State.STA6:
-                raise NetworkError(f"the association with {conn.peer} has ended")
+                raise NetworkError(f"the association with {conn.peer} has ended: the {name} was not sent")
             waiting = self._awaiting.setdefault(conn, {})
-            mid = max(waiting, default=0) % 0xFFFF + 1
+            mid = self._request_ids.get(conn, 0) % 0xFFFF + 1
+            self._request_ids[conn] = mid
             future = loop.create_future()
             waiting[mid] = future
             try:
                 await conn.send_message(ctx.context_id, rq.replace(message_id=mid), data)
-                left = None if deadline is None else max(0.1, deadline - loop.time())
                 try:
-                    return await asyncio.wait_for(future, left)
+                    return await asyncio.wait_for(future, timeout)
                 except asyncio.TimeoutError:
-                    raise NetworkError(f"no {rq.name.replace('-RQ', '')} response from {conn.peer} "
-                                       f"within {timeout} s") from None
+                    err = NetworkError(f"{conn.peer} did not answer the {name} within {timeout} s")
+                    err.sent = True
+                    raise err from None
+                except NetworkError as err:  # the association ended before the answer: a peer
+                    err.sent = False             # that had taken the report would have answered it
+                    raise
             finally:
                 waiting.pop(mid, None)
         return send
@@ -908,13 +923,14 @@ class Server:
                 if k in _INLINE_SERVICES and (_is_inline(h) or (conn.window == 1 and not _on_loop(h)))}
         if fast:
             conn.on_message = functools.partial(self._inline, conn, info, contexts, fast)
+        conn.on_response = functools.partial(self._answered, conn)  # (ServiceRequest.n_event_report)
         try:
             if conn.window > 1:
                 await self._messages_window(conn, info, contexts)
             else:
                 await self._messages_one(conn, info, contexts)
         finally:
-            conn.on_message = None
+            conn.on_message = conn.on_response = None
 
     def _inline(self, conn: Connection, info: AssociationInfo, contexts: dict[int, NegotiatedContext],
                 handlers: dict[str, Callable], msg: Message) -> bool:
@@ -937,7 +953,8 @@ class Server:
         stats = self._stats
         stats["messages_received"] += 1
         stats[service] += 1
-        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled)
+        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled,
+                                 _send=self._sender(conn, ctx) if service.startswith("N-") else None)
         if not _is_inline(handler):
             self._in_thread(conn, ctx, msg, service, handler, request)
             return True
@@ -1048,8 +1065,6 @@ class Server:
                 self._stats["associations_aborted"] += 1
                 return
             ev = await conn.next_event()
-            if isinstance(ev, Message) and self._answered(conn, ev):
-                continue
             if conn.pending is not None:  # a request handed to a worker thread is answered first
                 await conn.pending
             if isinstance(ev, Message):
@@ -1105,8 +1120,6 @@ class Server:
                     self._stats["associations_aborted"] += 1
                     return
                 ev = await conn.next_event()
-                if isinstance(ev, Message) and self._answered(conn, ev):
-                    continue
                 if isinstance(ev, Message):
                     service = ev.command.service
                     if service == "C-ECHO" and not running:  # nothing to overlap with: no task

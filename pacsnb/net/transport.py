@@ -309,6 +309,10 @@ class Connection(asyncio.Protocol):
         #: hook handled it (answered it at once, on the loop) and it is not queued. The
         #: fast path of a server for cheap requests (C-ECHO): no task wakes up for them.
         self.on_message: Callable[[Message], bool] | None = None
+        #: ``f(message) -> bool``, or ``None``: offered every response received, at once (in
+        #: whatever order, even while the consumer is busy); ``True`` means it was the answer
+        #: to a request this side sent outside the consumer's flow, and it is not queued.
+        self.on_response: Callable[[Message], bool] | None = None
         #: A future the consumer awaits before handling the next event, while the
         #: :attr:`on_message` hook has a request in progress (``None``: nothing is).
         self.pending: asyncio.Future | None = None
@@ -439,10 +443,12 @@ class Connection(asyncio.Protocol):
         self._deliver(messages)
 
     def _deliver(self, messages) -> None:
-        hook = self.on_message
+        hook, responses = self.on_message, self.on_response
         for m in messages:
             if type(m.command) is CCancelRQ:
                 self.cancelled.add(m.command.message_id_being_responded_to)
+                continue
+            if responses is not None and not m.command.is_request and responses(m):
                 continue
             if hook is not None and not self.busy and not self._events._items and hook(m):
                 continue

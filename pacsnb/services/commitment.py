@@ -3,10 +3,11 @@
 A modality asks the archive to take responsibility for instances it sent (N-ACTION,
 action type 1, with a Transaction UID and the Referenced SOP Sequence). The answer comes
 in two steps: the N-ACTION response at once (the request was accepted), then an
-N-EVENT-REPORT with the outcome. This SCP sends it on the requester's association while
-that is still open (and the requester answers it with success), else on a *new*
-association to the requester, whose address comes from the peers of the configuration
-(``{AE title: (host, port)}``): event type 1 when every instance is safely in the archive, event type 2 with a
+N-EVENT-REPORT with the outcome, which this SCP sends on a *new* association to the
+requester (the most common way), whose address comes from the peers of the configuration
+(``{AE title: (host, port)}``); with ``same_association=True``, on the requester's own
+association while it is still open (PS3.4 J.3.3), a new one only when it is gone or
+refuses the report before it was sent or by a failure status: event type 1 when every instance is safely in the archive, event type 2 with a
 Failed SOP Sequence (Failure Reason 0x0112, no such object instance; 0x0119, class /
 instance conflict) otherwise. An instance is committed when the index has it with the
 same SOP class and its file is there.
@@ -82,7 +83,7 @@ class StorageCommitment:
 
     def __init__(self, archive: Any, *, peers: Mapping[str, tuple[str, int]] | Callable[[str], Any] | None = None,
                  ae_title: str = "PACSNB", timeout: float = 30.0, retries: int = 3, tls: Any = None,
-                 same_association: bool = True) -> None:
+                 same_association: bool = False) -> None:
         self.archive = archive
         self.same_association = bool(same_association)
         self.peers = peers if peers is not None else {}
@@ -212,6 +213,11 @@ class StorageCommitment:
                 status = await same.n_event_report(event, info, sop_class_uid=COMMITMENT_SOP_CLASS,
                                                    sop_instance_uid=COMMITMENT_SOP_INSTANCE, timeout=self.timeout)
             except Exception as err:
+                if getattr(err, "sent", False):  # the requester may have it: the transaction ends
+                    record.update(association="same")  # with its report (PS3.4 J.3.3.1.2), not sent twice
+                    log.warning("storage commitment %s: reported on %s's association, unanswered: %s",
+                                record["TransactionUID"], record["requester"], err)
+                    return
                 log.info("storage commitment %s: not reported on the requester's association (%s); "
                          "reporting on a new one", record["TransactionUID"], err)
             else:

@@ -90,7 +90,8 @@ allowed_calling_aes = []     # e.g. ["CT1", "WORKSTATION"]; empty: any calling A
 duplicates = "reject"        # a SOP Instance UID already stored: reject | replace | keep
 durable = true               # fsync files and the index (survives a power cut)
 mpps = true                  # Modality Performed Procedure Step SCP
-commitment = true            # Storage Commitment Push Model SCP
+commitment = true            # Storage Commitment Push Model SCP; "same-association": report on the
+                             # requester's association while it stays open (else on a new one)
 # convert_to = "1.2.840.10008.1.2.5"   # convert images on ingest (here RLE Lossless); default: as received
 
 [peers]                       # C-MOVE destinations and storage commitment requesters
@@ -145,7 +146,9 @@ class ServeConfig:
     worklist
         ``{file}`` or ``{}`` (the archive's own worklist), ``None`` for no worklist.
     mpps, commitment
-        Serve MPPS and Storage Commitment.
+        Serve MPPS and Storage Commitment (``commitment="same-association"``: report on
+        the requester's association while it stays open, else on a new one; ``True``:
+        always on a new association).
     convert_to
         A transfer syntax UID images are converted to on ingest (``None``: as received).
 
@@ -169,7 +172,7 @@ class ServeConfig:
     anonymize: dict[str, Any] | None = None
     worklist: dict[str, Any] | None = field(default_factory=dict)
     mpps: bool = True
-    commitment: bool = True
+    commitment: bool | str = True
     convert_to: str | None = None
 
     @classmethod
@@ -233,8 +236,13 @@ class ServeConfig:
                     raise ConfigError(f"configuration: duplicates must be one of {', '.join(_DUPLICATES)}, "
                                       f"not {value!r}")
                 cfg.duplicates = value
+            elif key == "commitment" and value == "same-association":
+                cfg.commitment = value
             elif key in ("durable", "mpps", "commitment"):
                 if not isinstance(value, bool):
+                    if key == "commitment":
+                        raise ConfigError("configuration: commitment must be true, false or \"same-association\" "
+                                          f"(report on the requester's association while it stays), not {value!r}")
                     raise ConfigError(f"configuration: {key} must be true or false, not {value!r}")
                 setattr(cfg, key, value)
             elif key == "convert_to":

@@ -30,6 +30,7 @@ Examples
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -424,8 +425,8 @@ def build(archive_root: str | os.PathLike | Archive | None = None, *, config: Se
             sop_classes.update(mpps.sop_classes())
         if cfg.commitment:
             commitment = StorageCommitment(archive, peers=cfg.peers, ae_title=cfg.ae_title,
-                                           timeout=float(limits["move_timeout"]),
-                                           tls=_client_tls(tls))
+                                           timeout=float(limits["move_timeout"]), tls=_client_tls(tls),
+                                           same_association=cfg.commitment == "same-association")
             handlers.update(commitment.handlers())
             sop_classes.update(commitment.sop_classes())
         server = Server(handlers, port=cfg.port, host=cfg.host, ae_title=cfg.ae_title,
@@ -446,10 +447,27 @@ def build(archive_root: str | os.PathLike | Archive | None = None, *, config: Se
 
 def _client_tls(tls: Any) -> Any:
     """TLS for the associations we open (C-MOVE sub-operations, commitment reports): our
-    certificate, the same CA."""
-    if not isinstance(tls, Mapping):
-        return None if tls is None else tls if not hasattr(tls, "wrap_socket") else None
-    out = {k: v for k, v in tls.items() if k in ("certfile", "keyfile", "cafile", "profile", "password")}
+    certificate and key, the same trusted authorities and profile; the peer's certificate is
+    verified. A server given as an :class:`ssl.SSLContext` has no client side to derive:
+    those associations are then plain TCP, and a warning says so.
+
+    Examples
+    --------
+    >>> from pacsnb.net.tls import TLSConfig
+    >>> _client_tls(TLSConfig(certfile="s.pem", keyfile="s.key", cafile="ca.pem", peer_cert="ignore"))
+    {'certfile': 's.pem', 'keyfile': 's.key', 'cafile': 'ca.pem', 'profile': 'bcp195-nd'}
+    >>> _client_tls(None) is None
+    True
+    """
+    if tls is None or tls is False:
+        return None
+    if hasattr(tls, "wrap_socket"):  # an ssl.SSLContext (server side)
+        log.warning("TLS given as an ssl.SSLContext: the associations this PACS opens (C-MOVE to its peers, "
+                    "storage commitment reports) use plain TCP; give tls as a dict or TLSConfig to use TLS")
+        return None
+    fields = dataclasses.asdict(tls) if dataclasses.is_dataclass(tls) else dict(tls)
+    out = {k: fields[k] for k in ("certfile", "keyfile", "cafile", "capath", "profile", "password")
+           if fields.get(k) is not None}
     return out or None
 
 
@@ -459,7 +477,7 @@ async def serve(archive_root: str | os.PathLike | Archive | None = None, *, port
                 allowed_calling_aes: list[str] | None = None, peers: Mapping[str, tuple[str, int]] | None = None,
                 tls: Any = Ellipsis, on_stored: Callable[[Any], Any] | None = None, duplicates: str | None = None,
                 durable: bool | None = None, anonymize: Any = Ellipsis, worklist: Any = Ellipsis,
-                mpps: bool | None = None, commitment: bool | None = None, convert_to: str | None = None,
+                mpps: bool | None = None, commitment: bool | str | None = None, convert_to: str | None = None,
                 limits: Mapping[str, Any] | None = None) -> PacsServer:
     """Start a PACS over an archive, on pacsnb's service loop; returns once it listens.
 
@@ -498,7 +516,8 @@ async def serve(archive_root: str | os.PathLike | Archive | None = None, *, port
         CSV path, a DataFrame, records; ``None``: no worklist. Default: the archive's
         own worklist (``worklist.json`` in its folder).
     mpps, commitment
-        Serve MPPS and Storage Commitment (default ``True``).
+        Serve MPPS and Storage Commitment (default ``True``; ``commitment="same-association"``
+        reports on the requester's association while it stays open, else on a new one).
     convert_to
         Conversion on ingest: store images in this transfer syntax (e.g. RLE Lossless
         ``"1.2.840.10008.1.2.5"``); ``None`` keeps them as received.

@@ -141,7 +141,8 @@ def test_storage_commitment_report_on_the_same_association_with_pynetdicom(tmp_p
 
     port = free_port()
     server = _commitment_requester_scp(port, lambda e: on_new.append(e) or (0, None))
-    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS", peers={"CT1": ("127.0.0.1", port)}))
+    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS", peers={"CT1": ("127.0.0.1", port)},
+                          commitment="same-association"))
     try:
         with sync.connect("127.0.0.1", pacs.port, ae_title="CT1", called_ae="PACS", timeout=TIMEOUT) as a:
             assert a.store(series, progress=False) == [0, 0]

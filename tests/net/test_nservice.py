@@ -141,3 +141,86 @@ def test_handler_exception_and_missing_context():
         sync.stop(server)
     assert err.value.status == 0x0110
     assert "processing failure" in str(err.value) and "database down" in str(err.value)
+
+
+# --- a report back on the requester's association (ServiceRequest.n_event_report) ---------------
+
+COMMIT, COMMIT_INSTANCE = "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1"
+CT_CLASS = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def test_a_report_sent_while_the_requester_is_busy_is_answered_and_routed():
+    """The report goes after the N-ACTION response; the requester, already waiting for a slow
+    C-STORE, answers it at once, and the server takes the answer while its C-STORE handler
+    still runs (the response is routed as it arrives, not behind the queued work)."""
+    import asyncio
+    import time
+
+    from pacsnb.samples import make_ct_series
+
+    order, outcome = [], {}
+
+    async def on_action(request):
+        async def report():
+            outcome["status"] = await request.n_event_report(1, timeout=1.0)
+            outcome["at"] = time.monotonic()
+        asyncio.create_task(report())
+        order.append("action")
+        return 0
+
+    def slow_store(request):  # in a worker thread: 2.5 s, longer than the report's timeout
+        time.sleep(2.5)
+        outcome["store_done"] = time.monotonic()
+        return 0
+
+    async def main():
+        async with net.Server({"N-ACTION": on_action, "C-STORE": slow_store}, port=0, ae_title="ARCH",
+                              sop_classes={"N-ACTION": [COMMIT], "C-STORE": [CT_CLASS]}) as s:
+            async with net.connect("127.0.0.1", s.port, called_ae="ARCH", contexts=[COMMIT, CT_CLASS]) as a:
+                assert (await a.n_action(COMMIT, COMMIT_INSTANCE, 1)).status == 0
+                stored = await a.store(make_ct_series(n_slices=1, rows=8, columns=8), progress=False)
+                report = await a.event_report(timeout=1)  # taken (and answered) during the store
+                return stored, report
+    stored, report = run(main(), timeout=30)
+    assert stored == [0] and report.event_type_id == 1 and report.sop_class_uid == COMMIT
+    assert outcome["status"] == 0 and outcome["at"] < outcome["store_done"]  # answered before the store ended
+
+
+def test_a_report_cannot_overtake_the_response_nor_be_lost_by_an_inline_handler():
+    import asyncio
+
+    from pacsnb.net.scp import inline
+
+    seen = {}
+
+    async def awaiting(request):  # awaited in the handler: its own response must go first: refused
+        try:
+            await request.n_event_report(1, timeout=0.3)
+        except NetworkError as err:
+            seen["awaited"] = (str(err), getattr(err, "sent", False))
+        return 0
+
+    @inline
+    def from_inline(request):  # a plain handler on the receive path: the report follows its response
+        task = asyncio.get_running_loop().create_task(request.n_event_report(2))  # (on the service loop)
+        task.add_done_callback(lambda t: seen.__setitem__("status", t.result()))
+        return 0
+
+    async def main():
+        async with net.Server({"N-ACTION": awaiting}, port=0, ae_title="A", sop_classes={"N-ACTION": [COMMIT]}) as s:
+            async with net.connect("127.0.0.1", s.port, called_ae="A", contexts=[COMMIT]) as a:
+                assert (await a.n_action(COMMIT, COMMIT_INSTANCE, 1)).status == 0
+                with pytest.raises(NetworkError, match="no N-EVENT-REPORT"):
+                    await a.event_report(timeout=0.5)
+        async with net.Server({"N-ACTION": from_inline}, port=0, ae_title="B", sop_classes={"N-ACTION": [COMMIT]}) as s:
+            async with net.connect("127.0.0.1", s.port, called_ae="B", contexts=[COMMIT]) as a:
+                assert (await a.n_action(COMMIT, COMMIT_INSTANCE, 1)).status == 0
+                report = await a.event_report(timeout=5)
+                for _ in range(200):  # the server takes our answer
+                    if "status" in seen:
+                        break
+                    await asyncio.sleep(0.01)
+                return report, seen.get("status")
+    report, status = run(main(), timeout=30)
+    assert "stayed busy" in seen["awaited"][0] and seen["awaited"][1] is False
+    assert report.event_type_id == 2 and status == 0

@@ -357,7 +357,8 @@ def test_storage_commitment_reports_on_the_requesters_association_while_it_stays
     on_new = []
     modality = sync.start(net.Server({"N-EVENT-REPORT": lambda r: on_new.append(r) or 0}, port=0, ae_title="CT1",
                                      sop_classes={"N-EVENT-REPORT": [COMMITMENT_SOP_CLASS]}))
-    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS", peers={"CT1": ("127.0.0.1", modality.port)}))
+    pacs = sync.run(serve(tmp_path / "a", port=0, ae_title="PACS", peers={"CT1": ("127.0.0.1", modality.port)},
+                          commitment="same-association"))
     try:
         with sync.connect("127.0.0.1", pacs.port, ae_title="CT1", called_ae="PACS",
                           contexts=[COMMITMENT_SOP_CLASS, str(series[0].SOPClassUID)], timeout=TIMEOUT) as a:
@@ -377,6 +378,45 @@ def test_storage_commitment_reports_on_the_requesters_association_while_it_stays
     assert on_new == []  # nothing on a new association
     assert pacs.commitment.to_frame()[["event_type", "delivered", "association"]].values.tolist() == \
         [[1, True, "same"]]
+
+
+def test_a_report_sent_on_the_association_but_unanswered_is_not_sent_again(tmp_path):
+    """PS3.4 J.3.3.1.2: the transaction ends with its report. A requester that answers too late
+    (here: it reads nothing for 1.6 s, the SCP waits 1 s) gets it once, on its association."""
+    import time
+
+    from pacsnb.services.commitment import StorageCommitment
+
+    series = make_ct_series(n_slices=1, rows=8, columns=8)
+    on_new = []
+    modality = sync.start(net.Server({"N-EVENT-REPORT": lambda r: on_new.append(r) or 0}, port=0, ae_title="CT1",
+                                     sop_classes={"N-EVENT-REPORT": [COMMITMENT_SOP_CLASS]}))
+    archive = Archive(tmp_path / "a")
+    commitment = StorageCommitment(archive, peers={"CT1": ("127.0.0.1", modality.port)}, ae_title="PACS",
+                                   timeout=1.0, same_association=True)
+    pacs = sync.start(net.Server(commitment.handlers(), port=0, ae_title="PACS", sop_classes=commitment.sop_classes()))
+    try:
+        with sync.connect("127.0.0.1", pacs.port, ae_title="CT1", called_ae="PACS",
+                          contexts=[COMMITMENT_SOP_CLASS], timeout=TIMEOUT) as a:
+            info = _commitment_request(series, "1.2.826.0.1.3680043.10.1.97")
+            assert a.n_action(COMMITMENT_SOP_CLASS, COMMITMENT_SOP_INSTANCE, 1, info).status == 0
+            time.sleep(1.6)  # not reading: the report waits, unanswered, past the SCP's timeout
+            report = a.event_report(timeout=TIMEOUT)
+        sync.run(commitment.drain(10))
+    finally:
+        sync.stop(pacs)
+        sync.stop(modality)
+        archive.close()
+    assert report.event_type_id == 2 and report.dataset.TransactionUID == "1.2.826.0.1.3680043.10.1.97"
+    assert on_new == []  # not again on a new association
+    assert commitment.to_frame()[["event_type", "delivered", "association"]].values.tolist() == [[2, False, "same"]]
+
+
+def test_commitment_setting_of_the_configuration():
+    assert ServeConfig.from_dict({"commitment": "same-association"}).commitment == "same-association"
+    assert ServeConfig.from_dict({"commitment": False}).commitment is False
+    with pytest.raises(ConfigError, match="same-association"):
+        ServeConfig.from_dict({"commitment": "sometimes"})
 
 def test_anonymize_on_ingest_from_the_configuration(tmp_path):
     series = make_ct_series(n_slices=2, rows=8, columns=8)
