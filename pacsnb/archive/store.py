@@ -1983,13 +1983,28 @@ def _sync_in_background(fd: int):
 
 
 def _in_memory(data: Any) -> Any:
-    """The bytes of ``data`` when they are in memory (bytes, a memory buffer, an in-memory
-    spool file), else ``None`` (a file on disk: streamed in blocks instead)."""
+    """The bytes of ``data`` when they are in memory (bytes, a memory buffer, a network
+    :class:`~pacsnb.net.dimse.Spool` still in memory, an ``io.BytesIO``), else ``None`` (a
+    file on disk: streamed in blocks instead).
+
+    Examples
+    --------
+    >>> import io
+    >>> from pacsnb.net.dimse import Spool
+    >>> small, large = Spool(max_size=64), Spool(max_size=4)
+    >>> _ = small.write(b"abc"), large.write(b"abcdefgh")
+    >>> _in_memory(small), _in_memory(large), _in_memory(io.BytesIO(b"xy"))
+    (b'abc', None, b'xy')
+    """
     if isinstance(data, (bytes, bytearray, memoryview)):
         return data
-    if getattr(data, "_rolled", True) is False and hasattr(data, "read"):  # SpooledTemporaryFile in memory
-        data.seek(0)
-        return data.read()
+    in_memory = getattr(data, "in_memory", None)
+    if callable(in_memory):  # a Spool: its bytes while they are in memory (a copy: the spool stays free)
+        view = in_memory()
+        if view is None:
+            return None
+        with view:
+            return bytes(view)
     if hasattr(data, "getbuffer"):  # io.BytesIO
         return data.getvalue()
     return None

@@ -10,7 +10,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 from pathlib import Path
@@ -25,6 +24,7 @@ from pacsnb.archive.index import _element_text, extract, value_text
 from pacsnb.dicom import Dataset
 from pacsnb.errors import DuplicateInstanceError, InvalidInstanceError
 from pacsnb.io import encode_dataset, read_bytes
+from pacsnb.net.dimse import Spool
 from pacsnb.samples import make_ct_series
 
 EXPLICIT = "1.2.840.10008.1.2.1"
@@ -239,8 +239,8 @@ def test_store_raw_parses_in_memory_and_writes_what_it_got(tmp_path):
             src = memoryview(bytearray(raw))
         elif k == 2:
             src = io.BytesIO(raw)
-        else:  # as the server's spool: in memory (k == 3) or rolled over to a file (k == 4)
-            src = tempfile.SpooledTemporaryFile(max_size=1 << 20 if k == 3 else 64)
+        else:  # the server's spool: in memory (k == 3) or rolled over to a file (k == 4)
+            src = Spool(max_size=1 << 20 if k == 3 else 64)
             src.write(raw)
         sources.append((raw, src))
     for (raw, src), ds in zip(sources, items):
@@ -250,7 +250,7 @@ def test_store_raw_parses_in_memory_and_writes_what_it_got(tmp_path):
         assert data.endswith(raw) and data[128:132] == b"DICM"
         theirs = pydicom.dcmread(r.path)
         assert theirs.SOPInstanceUID == ds.SOPInstanceUID and theirs.file_meta.SourceApplicationEntityTitle == "CT1"
-    assert sources[4][1]._rolled and not sources[3][1]._rolled
+    assert sources[4][1].in_memory() is None and sources[3][1].in_memory() is not None
     assert archive.find("IMAGE", SeriesInstanceUID=items[0].SeriesInstanceUID).InstanceNumber.tolist() == [
         str(ds.InstanceNumber) for ds in items]
     with pytest.raises(InvalidInstanceError):
