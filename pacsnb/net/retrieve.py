@@ -614,10 +614,9 @@ class QueryRetrieveSCU:
             return None
         if tls is not None:
             return tls
-        if getattr(self, "_conn", None) is None or self._conn.transport is None or \
-                self._conn.transport.get_extra_info("ssl_object") is None:
+        if self._conn.transport is None or self._conn.transport.get_extra_info("ssl_object") is None:
             return None  # a plain association: a plain receiver
-        mine = getattr(self, "_tls", None)
+        mine = self._tls
         if isinstance(mine, Mapping) and mine.get("certfile"):
             return dict(mine, check_hostname=False)
         if isinstance(mine, TLSConfig) and mine.certfile:
@@ -1030,40 +1029,26 @@ class QueryRetrieveSCU:
         if ctx is None:  # not on a context we accepted: nothing to answer on
             log.warning("%s: N-EVENT-REPORT on presentation context %d, which was not accepted, ignored",
                         self.where, msg.context_id)
-            if msg.data is not None and hasattr(msg.data, "close"):
-                msg.data.close()
             return True
         dataset = None
-        data = msg.data
         try:
-            if data is not None:
-                if hasattr(data, "seek"):  # a spool
-                    data.seek(0)
-                    raw = data.read()
-                else:
-                    raw = bytes(data)
-                dataset = read_bytes(raw, transfer_syntax=ctx.transfer_syntax)
+            if msg.data is not None:  # in memory (the connection's sink spools C-STOREs only)
+                dataset = read_bytes(bytes(msg.data), transfer_syntax=ctx.transfer_syntax)
             status = 0
         except Exception as err:  # a report we cannot read: say so to the peer, keep nothing
             log.warning("%s: an N-EVENT-REPORT could not be decoded: %s", self.where, err)
             status = 0x0110
-        finally:
-            if data is not None and hasattr(data, "close"):
-                data.close()
         rsp = cmd.response(status)
         if not self._conn.write_message_now(msg.context_id, rsp, None, any_size=True):
             task = asyncio.get_running_loop().create_task(self._conn.send_message(msg.context_id, rsp))
-            answering = self.__dict__.setdefault("_report_tasks", set())
-            answering.add(task)
-            task.add_done_callback(_answered)
-            task.add_done_callback(answering.discard)
+            self._answering.add(task)
+            task.add_done_callback(_log_unsent_answer)
+            task.add_done_callback(self._answering.discard)
         if status == 0:
-            reports = self.__dict__.setdefault("_reports", [])
-            if len(reports) >= _MAX_REPORTS:
+            if len(self._reports) == self._reports.maxlen:
                 log.warning("%s: %d N-EVENT-REPORTs not taken with event_report(); the oldest is dropped",
-                            self.where, len(reports))
-                del reports[0]
-            reports.append(EventReport(cmd, dataset))
+                            self.where, len(self._reports))
+            self._reports.append(EventReport(cmd, dataset))
             log.info("%s: N-EVENT-REPORT (event type %s) received and answered", self.where, cmd.event_type_id)
         return True
 
@@ -1103,7 +1088,7 @@ class QueryRetrieveSCU:
         return await bridge(self._serialized(self._event_report(timeout)))
 
     async def _event_report(self, timeout: float | None) -> EventReport:
-        reports = self.__dict__.setdefault("_reports", [])
+        reports = self._reports
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while not reports:
@@ -1129,14 +1114,14 @@ class QueryRetrieveSCU:
                                          "for an N-EVENT-REPORT")
             from pacsnb.net.scu import _aborted
             raise _aborted(ev, self.where)
-        return reports.pop(0)
+        return reports.popleft()
 
 
 #: N-EVENT-REPORTs kept on an association for :meth:`QueryRetrieveSCU.event_report`, at most.
 _MAX_REPORTS = 10_000
 
 
-def _answered(task: asyncio.Task) -> None:
+def _log_unsent_answer(task: asyncio.Task) -> None:
     """Done callback of the answer to a peer's request: a failure (the association went) is logged."""
     if not task.cancelled() and task.exception() is not None:
         log.info("the answer to an N-EVENT-REPORT could not be sent: %s", task.exception())

@@ -906,9 +906,10 @@ class Server:
         return send
 
     def _answered(self, conn: Connection, msg: Message) -> bool:
-        """Whether ``msg`` is the response to a request we sent on ``conn`` (then handed over)."""
+        """``Connection.on_response``: whether the response ``msg`` answers a request we sent
+        on ``conn`` (then it is handed over)."""
         waiting = self._awaiting.get(conn)
-        if not waiting or msg.command.is_request:
+        if not waiting:
             return False
         future = waiting.get(getattr(msg.command, "message_id_being_responded_to", None))
         if future is None:
@@ -916,6 +917,13 @@ class Server:
         if not future.done():
             future.set_result(msg)
         return True
+
+    def _request(self, conn: Connection, ctx: NegotiatedContext, info: AssociationInfo, cmd: Command,
+                 msg: Message) -> ServiceRequest:
+        """The :class:`ServiceRequest` a handler gets; an N-service's can send a report back
+        on the association (:meth:`ServiceRequest.n_event_report`)."""
+        send = self._sender(conn, ctx) if cmd.service.startswith("N-") else None
+        return ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled, _send=send)
 
     async def _messages(self, conn: Connection, info: AssociationInfo,
                         contexts: dict[int, NegotiatedContext]) -> None:
@@ -953,8 +961,7 @@ class Server:
         stats = self._stats
         stats["messages_received"] += 1
         stats[service] += 1
-        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled,
-                                 _send=self._sender(conn, ctx) if service.startswith("N-") else None)
+        request = self._request(conn, ctx, info, cmd, msg)
         if not _is_inline(handler):
             self._in_thread(conn, ctx, msg, service, handler, request)
             return True
@@ -1181,8 +1188,7 @@ class Server:
             return
         if service == "N-CREATE" and not cmd.affected_sop_instance_uid:  # the performer names it
             cmd = cmd.replace(affected_sop_instance_uid=str(_uid.generate_uid()))
-        request = ServiceRequest(cmd, ctx, info, msg.data, conn.cancelled,
-                                 _send=self._sender(conn, ctx) if service.startswith("N-") else None)
+        request = self._request(conn, ctx, info, cmd, msg)
         if service in ("C-MOVE", "C-GET"):
             await serve_retrieve(self, conn, ctx, contexts, request, handler)
             return

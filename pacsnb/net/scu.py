@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import re
@@ -48,7 +49,7 @@ from pacsnb.net.negotiation import (CONVERTIBLE_TRANSFER_SYNTAXES, DEFAULT_TRANS
                                     NegotiatedContext, build_request, find_context,
                                     negotiated_contexts, propose)
 from pacsnb.net.retrieve import (GET_SOP_CLASSES, MOVE_SOP_CLASSES, WORKLIST_SOP_CLASS, QueryRetrieveSCU,
-                                 _spool_sink, explain_status)
+                                 _MAX_REPORTS, _spool_sink, explain_status)
 from pacsnb.net.pdu import (DEFAULT_MAXIMUM_LENGTH, AssociateAC, AssociateRJ,
                             AssociateRQ, RejectReason, RejectResult, RejectSource)
 from pacsnb.net.statemachine import (AbortIndication, AssociateAccepted, AssociateRejected,
@@ -487,8 +488,10 @@ class Association(QueryRetrieveSCU):
     """
 
     def __init__(self, connection: Connection, request: AssociateRQ, response: AssociateAC,
-                 address: tuple[str, int], *, timeout: float | None, dimse_timeout: float | None) -> None:
+                 address: tuple[str, int], *, timeout: float | None, dimse_timeout: float | None,
+                 tls: Any = None) -> None:
         self._conn = connection
+        self._tls = tls  # what it was opened with (move(dest="ME") receives over TLS with it)
         self.request = request
         self.response = response
         self.address = address
@@ -499,6 +502,10 @@ class Association(QueryRetrieveSCU):
         self._lock: asyncio.Lock | None = None
         self._released = False
         self._find: _FindState | None = None
+        # N-EVENT-REPORTs the peer sent on this association, for event_report(), and the
+        # tasks sending our answers when they could not be written at once
+        self._reports: collections.deque = collections.deque(maxlen=_MAX_REPORTS)
+        self._answering: set[asyncio.Task] = set()
 
     def __repr__(self) -> str:
         state = "established" if self.is_established else "ended"
@@ -1058,8 +1065,7 @@ async def _open(host: str, port: int, *, ae_title: str, called_ae: str, contexts
         raise
     if isinstance(ev, AssociateAccepted):
         assoc = Association(conn, rq, ev.response, (host, port), timeout=timeout,
-                            dimse_timeout=dimse_timeout if dimse_timeout is not None else timeout)
-        assoc._tls = tls  # (move(dest="ME") receives over TLS with it; see _receiver_tls)
+                            dimse_timeout=dimse_timeout if dimse_timeout is not None else timeout, tls=tls)
         log.debug("associated with %s: %d of %d contexts accepted", where, len(assoc.accepted_contexts),
                   len(pcs))
         return assoc

@@ -423,9 +423,10 @@ def build(archive_root: str | os.PathLike | Archive | None = None, *, config: Se
             mpps = MPPS(path=Path(archive.root) / "mpps.json")
             handlers.update(mpps.handlers())
             sop_classes.update(mpps.sop_classes())
+        client_tls = _client_tls(tls)  # for the associations this PACS opens: reports and moves
         if cfg.commitment:
             commitment = StorageCommitment(archive, peers=cfg.peers, ae_title=cfg.ae_title,
-                                           timeout=float(limits["move_timeout"]), tls=_client_tls(tls),
+                                           timeout=float(limits["move_timeout"]), tls=client_tls,
                                            same_association=cfg.commitment == "same-association")
             handlers.update(commitment.handlers())
             sop_classes.update(commitment.sop_classes())
@@ -435,7 +436,7 @@ def build(archive_root: str | os.PathLike | Archive | None = None, *, config: Se
                         network_timeout=float(limits["network_timeout"]), sop_classes=sop_classes, tls=tls,
                         spool_threshold=int(limits["spool_threshold"]), max_operations=int(limits["max_operations"]),
                         destinations=dict(cfg.peers), move_timeout=float(limits["move_timeout"]),
-                        destination_tls=_client_tls(tls))  # a TLS PACS moves over TLS, as it reports
+                        destination_tls=client_tls)
     except BaseException:
         if owns:
             archive.close()
